@@ -1,0 +1,550 @@
+// Package classify turns a ticket's text into a runbook intent with a
+// calibrated confidence and the inputs the runbook needs, and says no_action
+// whenever it is unsure: nothing downstream may act on a guess.
+//
+// The classification index is a bleve index (BM25) of labelled examples: the
+// catalog's utterances plus every recorded approval or denial. A ticket's
+// nearest neighbours vote; a naive Bayes model over the same examples and the
+// catalog's unmistakable phrases vote too. The confidence is the share of the
+// combined vote, a probability over the intents and no_action.
+package classify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"switchyard"
+)
+
+// Dispositions.
+const (
+	PendingApproval = "pending_approval"
+	DispositionNone = "no_action"
+)
+
+// Abstain reasons.
+const (
+	ReasonLowConfidence = "low_confidence"
+	ReasonUnrecognized  = "unrecognized"
+	ReasonMissingInput  = "missing_input"
+)
+
+// Ticket is what the classifier reads.
+type Ticket struct {
+	Summary       string `json:"summary"`
+	Description   string `json:"description"`
+	ReporterEmail string `json:"reporter_email,omitempty"`
+}
+
+func (t Ticket) text() string { return t.Summary + "\n" + t.Description }
+
+// Result is a classification. When Disposition is no_action, Intent is
+// no_action and Candidate names the intent that came closest, if any.
+type Result struct {
+	Intent      string   `json:"intent"`
+	Runbook     string   `json:"runbook,omitempty"`
+	Confidence  float64  `json:"confidence"`
+	Disposition string   `json:"disposition"`
+	Reason      string   `json:"reason,omitempty"`
+	Candidate   string   `json:"candidate,omitempty"`
+	Missing     []string `json:"missing,omitempty"`
+	Inputs      []Input  `json:"inputs"`
+	Evidence    Evidence `json:"evidence"`
+}
+
+// Evidence explains a result to the approver.
+type Evidence struct {
+	// Neighbours and Bayes are each signal's probability for the top class.
+	Neighbours float64 `json:"neighbours"`
+	Bayes      float64 `json:"bayes"`
+	// Rule is the unmistakable phrase that matched, if any.
+	Rule string `json:"rule,omitempty"`
+	// Top are the best classes with their combined confidence.
+	Top []Score `json:"top"`
+}
+
+// Score is one class's combined confidence.
+type Score struct {
+	Intent     string  `json:"intent"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Options configure a Classifier.
+type Options struct {
+	// Catalog is the runbook catalog; nil means DefaultCatalog.
+	Catalog *Catalog
+	// Path is the directory of an on-disk example index, so recorded
+	// decisions survive restarts. Empty means in memory.
+	Path string
+	// Directory resolves names to synced users and groups; nil matches none.
+	Directory Directory
+	// Neighbours is k for the nearest-neighbour vote (default 15).
+	Neighbours int
+	Logger     *slog.Logger
+}
+
+// Weights of the signals in the combined vote. A matched phrase takes its
+// share from the other two; without one they share the whole vote.
+const (
+	weightNeighbours = 0.55
+	weightBayes      = 0.30
+	weightRule       = 0.15
+)
+
+// maxQueryTerms bounds the BM25 query of long e-mail threads.
+const maxQueryTerms = 80
+
+// Classifier classifies tickets. It is safe for concurrent use.
+type Classifier struct {
+	cat     *Catalog
+	intents map[string]Intent
+	rules   []rule
+	salient map[string]bool
+	idx     *exampleIndex
+	ext     extractor
+	k       int
+	log     *slog.Logger
+
+	mu    sync.RWMutex
+	class map[string]string // example id → class
+	nb    *bayes
+	spell *speller
+}
+
+// analyzerVersion changes when analysis changes, forcing a re-index.
+const analyzerVersion = "5"
+
+// New opens the example index (creating it on first use), loads the catalog's
+// examples into it and rebuilds the in-memory models from everything stored.
+func New(opts Options) (*Classifier, error) {
+	cat := opts.Catalog
+	if cat == nil {
+		var err error
+		if cat, err = DefaultCatalog(); err != nil {
+			return nil, err
+		}
+	} else if err := cat.Validate(); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	c := &Classifier{
+		cat:     cat,
+		intents: map[string]Intent{},
+		rules:   compileRules(cat),
+		salient: salientTerms(cat),
+		ext:     extractor{dir: opts.Directory},
+		k:       opts.Neighbours,
+		log:     opts.Logger,
+	}
+	if c.k <= 0 {
+		c.k = 15
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	for _, in := range cat.Intents {
+		c.intents[in.ID] = in
+	}
+	idx, err := openExampleIndex(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	c.idx = idx
+	if err := c.load(context.Background()); err != nil {
+		idx.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes the example index.
+func (c *Classifier) Close() error {
+	if err := c.idx.close(); err != nil {
+		return fmt.Errorf("close example index: %w", err)
+	}
+	return nil
+}
+
+// Catalog returns the catalog in use.
+func (c *Classifier) Catalog() *Catalog { return c.cat }
+
+func salientTerms(cat *Catalog) map[string]bool {
+	s := map[string]bool{}
+	add := func(text string) {
+		for _, t := range tokenize(text) {
+			s[t] = true
+		}
+	}
+	for _, slot := range []string{slotPerson, slotGroup, slotEmail, slotSKU} {
+		s[slot] = true
+	}
+	for _, in := range cat.Intents {
+		add(strings.ReplaceAll(in.ID, "_", " "))
+		add(in.Name)
+		for _, p := range in.Phrases {
+			add(p)
+		}
+	}
+	return s
+}
+
+func (c *Classifier) isSalient(t string) bool { return c.salient[t] }
+
+func exampleID(prefix, class, text string) string {
+	h := sha256.Sum256([]byte(class + "\x00" + normalizeText(text)))
+	return prefix + hex.EncodeToString(h[:12])
+}
+
+// load syncs the catalog's examples into the index and rebuilds the models.
+// Stored decisions are re-analysed when the catalog or analysis changed,
+// since the negation and spelling of their terms depend on both.
+func (c *Classifier) load(ctx context.Context) error {
+	stored, err := c.idx.all(ctx)
+	if err != nil {
+		return err
+	}
+	fp := c.fingerprint()
+	old, err := c.idx.getInternal("fingerprint")
+	if err != nil {
+		return fmt.Errorf("read index fingerprint: %w", err)
+	}
+	changed := old != fp
+
+	c.resetModels()
+	var catalog []example
+	want := map[string]bool{}
+	addCat := func(class, text string) {
+		e := example{ID: exampleID("c:", class, text), Class: class, Source: sourceCatalog, Text: text}
+		if want[e.ID] {
+			return
+		}
+		want[e.ID] = true
+		e.Terms = strings.Join(analyze(maskStatic(text), nil, c.isSalient), " ")
+		catalog = append(catalog, e)
+	}
+	for _, in := range c.cat.Intents {
+		for _, u := range in.Examples {
+			addCat(in.ID, u)
+		}
+	}
+	for _, u := range c.cat.NoAction.Examples {
+		addCat(NoAction, u)
+	}
+	// Catalog examples first: they define the vocabulary typos are fixed to.
+	for _, e := range catalog {
+		c.addModel(e)
+	}
+
+	var stale []string
+	var decisions []example
+	have := map[string]bool{}
+	for _, e := range stored {
+		have[e.ID] = true
+		switch {
+		case e.Source == sourceCatalog && !want[e.ID]:
+			stale = append(stale, e.ID)
+		case e.Source == sourceDecision:
+			if _, ok := c.intents[e.Class]; !ok && e.Class != NoAction {
+				// The catalog lost this intent: the decision cannot vote.
+				c.log.Warn("classify: decision for an intent no longer in the catalog", "intent", e.Class, "id", e.ID)
+				continue
+			}
+			if changed {
+				ents, err := c.ext.extract(ctx, Ticket{Summary: e.Text})
+				if err != nil {
+					return fmt.Errorf("re-analyse decision %s: %w", e.ID, err)
+				}
+				e.Terms = strings.Join(analyze(ents.mask(e.Text), c.spell.correct, c.isSalient), " ")
+			}
+			decisions = append(decisions, e)
+		}
+	}
+	var write []example
+	for _, e := range catalog {
+		if changed || !have[e.ID] {
+			write = append(write, e)
+		}
+	}
+	if changed {
+		write = append(write, decisions...)
+	}
+	if len(stale) > 0 {
+		if err := c.idx.delete(stale); err != nil {
+			return fmt.Errorf("delete stale examples: %w", err)
+		}
+	}
+	if len(write) > 0 {
+		if err := c.idx.put(write); err != nil {
+			return err
+		}
+	}
+	if changed {
+		if err := c.idx.setInternal("fingerprint", fp); err != nil {
+			return fmt.Errorf("write index fingerprint: %w", err)
+		}
+	}
+	for _, e := range decisions {
+		c.addModel(e)
+	}
+	c.log.Debug("classify: examples loaded", "catalog", len(catalog), "decisions", len(decisions), "reindexed", changed)
+	return nil
+}
+
+func (c *Classifier) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v%s\n", analyzerVersion)
+	for _, in := range c.cat.Intents {
+		fmt.Fprintf(h, "%s\x00%q\x00", in.ID, in.Phrases)
+		for _, u := range in.Examples {
+			fmt.Fprintf(h, "%s\x00", u)
+		}
+	}
+	for _, u := range c.cat.NoAction.Examples {
+		fmt.Fprintf(h, "%s\x00", u)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (c *Classifier) resetModels() {
+	c.class = map[string]string{}
+	c.nb = newBayes()
+	c.spell = newSpeller()
+}
+
+// addModel adds an example to the in-memory models. Callers hold mu or own c.
+func (c *Classifier) addModel(e example) {
+	if _, dup := c.class[e.ID]; dup {
+		return
+	}
+	terms := strings.Fields(e.Terms)
+	c.class[e.ID] = e.Class
+	for _, t := range unique(terms) {
+		c.spell.add(t)
+	}
+	c.nb.add(e.Class, terms)
+}
+
+func unique(terms []string) []string {
+	seen := make(map[string]bool, len(terms))
+	out := make([]string, 0, len(terms))
+	for _, t := range terms {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Classify classifies one ticket.
+func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
+	text := t.text()
+	if strings.TrimSpace(text) == "" {
+		return Result{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no text")
+	}
+	ents, err := c.ext.extract(ctx, t)
+	if err != nil {
+		return Result{}, fmt.Errorf("extract inputs: %w", err)
+	}
+	c.mu.RLock()
+	terms := analyze(ents.mask(text), c.spell.correct, c.isSalient)
+	q := unique(terms)
+	if len(q) > maxQueryTerms {
+		q = q[:maxQueryTerms]
+	}
+	c.mu.RUnlock()
+
+	hits, err := c.idx.neighbours(ctx, q, c.k)
+	if err != nil {
+		return Result{}, err
+	}
+
+	c.mu.RLock()
+	knn := c.vote(hits)
+	nb := c.nb.posterior(terms)
+	c.mu.RUnlock()
+	ruleHits := matchRules(c.rules, text)
+
+	// Combine the three signals into one distribution.
+	combined := map[string]float64{}
+	wk, wb := weightNeighbours, weightBayes
+	if len(ruleHits) == 0 {
+		wk, wb = wk/(wk+wb), wb/(wk+wb)
+	}
+	for cl, p := range knn {
+		combined[cl] += wk * p
+	}
+	for cl, p := range nb {
+		combined[cl] += wb * p
+	}
+	for in := range ruleHits {
+		combined[in] += weightRule / float64(len(ruleHits))
+	}
+	ranked := make([]Score, 0, len(combined))
+	for cl, p := range combined {
+		ranked = append(ranked, Score{Intent: cl, Confidence: round(p)})
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		if ranked[i].Confidence != ranked[j].Confidence {
+			return ranked[i].Confidence > ranked[j].Confidence
+		}
+		return ranked[i].Intent < ranked[j].Intent
+	})
+	if len(ranked) == 0 {
+		ranked = []Score{{Intent: NoAction, Confidence: 1}}
+	}
+	top := ranked[0]
+	res := Result{
+		Intent:      NoAction,
+		Confidence:  top.Confidence,
+		Disposition: DispositionNone,
+		Inputs:      []Input{},
+		Evidence: Evidence{
+			Neighbours: round(knn[top.Intent]),
+			Bayes:      round(nb[top.Intent]),
+			Rule:       ruleHits[top.Intent],
+			Top:        ranked[:min(3, len(ranked))],
+		},
+	}
+
+	// The best action intent, which may rank below no_action.
+	best := Score{}
+	second := 0.0
+	for _, s := range ranked {
+		if s.Intent == NoAction {
+			continue
+		}
+		if best.Intent == "" {
+			best = s
+		} else {
+			second = s.Confidence
+			break
+		}
+	}
+	if top.Intent == NoAction {
+		res.Reason = ReasonUnrecognized
+		if best.Intent != "" && best.Confidence >= 0.2 {
+			res.Candidate = best.Intent
+		}
+		return res, nil
+	}
+	in := c.intents[top.Intent]
+	res.Candidate = in.ID
+	closest := combined[NoAction]
+	if second > closest {
+		closest = second
+	}
+	// Two intents' unmistakable phrases: the ticket asks for two runbooks,
+	// and acting on one of them would be a guess at what matters.
+	if top.Confidence < in.Threshold || top.Confidence-closest < c.cat.MinMargin || len(ruleHits) > 1 {
+		res.Reason = ReasonLowConfidence
+		return res, nil
+	}
+
+	inputs, missing := ents.inputsFor(in)
+	res.Inputs = append(res.Inputs, inputs...)
+	if len(missing) > 0 {
+		res.Reason = ReasonMissingInput
+		res.Missing = missing
+		return res, nil
+	}
+	res.Intent = in.ID
+	res.Runbook = in.Runbook
+	res.Disposition = PendingApproval
+	res.Candidate = ""
+	return res, nil
+}
+
+// vote turns neighbours into a distribution over classes: each neighbour
+// votes for its class with weight (score/best score)², so near-ties share the
+// vote and distant neighbours barely count. Denied decisions are no_action
+// examples and vote against the intent that was refused.
+func (c *Classifier) vote(hits []hit) map[string]float64 {
+	out := map[string]float64{}
+	if len(hits) == 0 || hits[0].score <= 0 {
+		out[NoAction] = 1
+		return out
+	}
+	total := 0.0
+	for _, h := range hits {
+		cl, ok := c.class[h.id]
+		if !ok {
+			continue // written after this process loaded; not in the models
+		}
+		r := h.score / hits[0].score
+		w := r * r
+		out[cl] += w
+		total += w
+	}
+	if total == 0 {
+		return map[string]float64{NoAction: 1}
+	}
+	for cl := range out {
+		out[cl] /= total
+	}
+	return out
+}
+
+func round(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// RecordDecision learns from a human decision on a suggestion: an approval
+// makes the ticket a positive example of intent, a denial makes it a no_action
+// example. On an on-disk index the decision persists before this returns.
+func (c *Classifier) RecordDecision(ctx context.Context, t Ticket, intent string, approved bool) error {
+	text := t.text()
+	if strings.TrimSpace(text) == "" {
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no text")
+	}
+	if _, ok := c.intents[intent]; !ok && intent != NoAction {
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, "intent", "unknown intent %q", intent)
+	}
+	class := intent
+	if !approved {
+		if intent == NoAction {
+			return switchyard.FieldErrorf(switchyard.ErrInvalid, "intent", "cannot deny %q: name the intent that was refused", NoAction)
+		}
+		class = NoAction
+	}
+	ents, err := c.ext.extract(ctx, t)
+	if err != nil {
+		return fmt.Errorf("extract inputs: %w", err)
+	}
+	c.mu.RLock()
+	terms := analyze(ents.mask(text), c.spell.correct, c.isSalient)
+	c.mu.RUnlock()
+	e := example{
+		ID:       exampleID("d:", class, text),
+		Class:    class,
+		Source:   sourceDecision,
+		Decided:  intent,
+		Approved: approved,
+		Text:     text,
+		Terms:    strings.Join(terms, " "),
+	}
+	if len(terms) == 0 {
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no words to learn from")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.idx.put([]example{e}); err != nil {
+		return fmt.Errorf("record decision: %w", err)
+	}
+	c.mu.Lock()
+	c.addModel(e)
+	c.mu.Unlock()
+	return nil
+}
+
+// Examples reports how many labelled examples the classifier votes with.
+func (c *Classifier) Examples() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.class)
+}
