@@ -6,6 +6,8 @@ package jirasim
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -30,6 +32,47 @@ type World struct {
 
 	nextID int64     // next numeric id for issues, comments, attachments, audit records
 	clock  time.Time // simulated "now"; advances with every mutation so updated is strictly increasing
+
+	// DuplicateRate (0..1) is the share of webhook deliveries sent a second time
+	// with the same X-Atlassian-Webhook-Identifier, so receivers must de-duplicate.
+	// Set it before mutating (it is read under the write lock when events are queued).
+	DuplicateRate float64
+	// WebhookClient sends webhook deliveries; nil means a client with a 5 s timeout.
+	// Read when the first delivery starts the workers.
+	WebhookClient *http.Client
+	// WebhookRetries is how many times a failed delivery is retried (default 3);
+	// read when the workers start.
+	WebhookRetries int
+
+	// Separate counters keep Jira's id ranges apart: issues from 10000,
+	// comments from 100000, attachments from 200000 (nextID serves audit records).
+	nextIssueID      int64
+	nextCommentID    int64
+	nextAttachmentID int64
+	nextUserSeq      int64
+	nextWebhookID    int64
+	keySeq           map[string]int // project id → last issue number used for keys
+	adminAccountID   string
+	seed             int64
+
+	// Lookup maps, kept in sync by every mutation (see lookup.go).
+	issuesByID   map[string]*SimIssue
+	issuesByKey  map[string]*SimIssue
+	movedKeys    map[string]string // old key → issue id, like Jira's redirect after a move
+	usersByID    map[string]*SimUser
+	groupsByID   map[string]*SimGroup
+	groupsByName map[string]*SimGroup
+	projectsByID map[string]*SimProject
+	projectsKey  map[string]*SimProject
+
+	outbox         []delivery // deliveries built under the write lock, sent after it
+	closed         bool
+	nextDeliveryID int64
+	dupRand        *rand.Rand
+	hooks          *webhookQueue                        // delivery workers; started lazily (webhookdelivery.go)
+	jqlMatch       func(jql string, iss *SimIssue) bool // dynamic webhook filter, set by the REST layer
+	simMuxOnce     sync.Once
+	simMux         *http.ServeMux
 }
 
 // SimUser is a user plus what only the simulator knows (timezone, hidden email).
@@ -121,4 +164,8 @@ type Webhook struct {
 	JQLFilter string
 	Expires   time.Time // zero for admin webhooks
 	Dynamic   bool
+	// ClientID and ClientSecret belong to the OAuth 2.0 app that registered a
+	// dynamic webhook; the secret signs the JWT sent with each delivery.
+	ClientID     string
+	ClientSecret string
 }

@@ -1,0 +1,202 @@
+package jirasim
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Data Center endpoints that differ from Cloud: users by username, groups by
+// name through the picker, the project list, and /rest/api/2/search with
+// startAt/total that refuses to page past 10,000 results.
+
+const (
+	dcSearchMax    = 1000
+	dcSearchWindow = 10000
+)
+
+func (v *view) dcUserMatches(u *SimUser, q string) bool {
+	if q == "." || q == "" {
+		return true
+	}
+	q = strings.ToLower(q)
+	email := u.Email
+	if email == "" {
+		email = u.HiddenEmail
+	}
+	return strings.Contains(strings.ToLower(u.AccountID), q) || strings.Contains(strings.ToLower(u.DisplayName), q) || strings.Contains(strings.ToLower(email), q)
+}
+
+// dcUserSearch serves /rest/api/2/user/search?username=. (a bare array).
+func (s *Server) dcUserSearch(rw http.ResponseWriter, r *http.Request) {
+	start, max, ok := pageParams(rw, r, "startAt", "maxResults", 50, usersSearchMax)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	if !q.Has("username") {
+		apiFieldError(rw, http.StatusBadRequest, "username", "The username query parameter is required.")
+		return
+	}
+	includeActive := q.Get("includeActive") != "false"
+	includeInactive := apiBoolParam(q, "includeInactive")
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	var match []*SimUser
+	for _, u := range v.w.Users {
+		if (u.Active && !includeActive) || (!u.Active && !includeInactive) || !v.dcUserMatches(u, q.Get("username")) {
+			continue
+		}
+		match = append(match, u)
+	}
+	out := []any{}
+	for _, u := range slicePage(match, start, max) {
+		out = append(out, v.user(u.AccountID))
+	}
+	apiJSON(rw, http.StatusOK, out)
+}
+
+// dcUser serves /rest/api/2/user?username=X[&expand=groups].
+func (s *Server) dcUser(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name := q.Get("username")
+	if name == "" {
+		name = q.Get("key")
+	}
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	u := v.user(name)
+	if u == nil {
+		apiError(rw, http.StatusNotFound, "The user named '"+name+"' does not exist")
+		return
+	}
+	if parseExpand(q["expand"]...)["groups"] {
+		items := []any{}
+		for _, g := range v.w.GroupsOfUser(name) {
+			items = append(items, v.groupName(g))
+		}
+		u["groups"] = map[string]any{"size": len(items), "items": items}
+	}
+	apiJSON(rw, http.StatusOK, u)
+}
+
+// dcGroupsPicker serves /rest/api/2/groups/picker?query=&maxResults= .
+func (s *Server) dcGroupsPicker(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	max, err := apiIntParam(q, "maxResults", 20)
+	if err != nil || max < 0 {
+		apiError(rw, http.StatusBadRequest, fmt.Sprintf("maxResults %q is not a non-negative number", q.Get("maxResults")))
+		return
+	}
+	query := strings.ToLower(q.Get("query"))
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	var match []*SimGroup
+	for _, g := range v.w.Groups {
+		if query == "" || strings.Contains(strings.ToLower(g.Name), query) {
+			match = append(match, g)
+		}
+	}
+	groups := []any{}
+	for _, g := range slicePage(match, 0, max) {
+		groups = append(groups, map[string]any{"name": g.Name, "html": g.Name, "labels": []any{}})
+	}
+	apiJSON(rw, http.StatusOK, map[string]any{
+		"header": fmt.Sprintf("Showing %d of %d matching groups", len(groups), len(match)),
+		"total":  len(match),
+		"groups": groups,
+	})
+}
+
+// dcProjects serves /rest/api/2/project (every project, one array).
+func (s *Server) dcProjects(rw http.ResponseWriter, r *http.Request) {
+	ex := parseExpand(r.URL.Query()["expand"]...)
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	out := []any{}
+	for _, p := range v.w.Projects {
+		out = append(out, v.project(p, ex))
+	}
+	apiJSON(rw, http.StatusOK, out)
+}
+
+type dcSearchRequest struct {
+	JQL           string   `json:"jql"`
+	StartAt       int      `json:"startAt"`
+	MaxResults    *int     `json:"maxResults"`
+	Fields        []string `json:"fields"`
+	Expand        []string `json:"expand"`
+	Properties    []string `json:"properties"`
+	ValidateQuery any      `json:"validateQuery"`
+	FieldsByKeys  bool     `json:"fieldsByKeys"`
+}
+
+func (s *Server) dcSearchGet(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	start, err := apiIntParam(q, "startAt", 0)
+	if err != nil {
+		apiError(rw, http.StatusBadRequest, err.Error())
+		return
+	}
+	req := dcSearchRequest{JQL: q.Get("jql"), StartAt: start, Fields: q["fields"], Expand: q["expand"], Properties: q["properties"]}
+	if m := q.Get("maxResults"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil {
+			apiError(rw, http.StatusBadRequest, fmt.Sprintf("maxResults %q is not a number", m))
+			return
+		}
+		req.MaxResults = &n
+	}
+	s.dcSearch(rw, r, req)
+}
+
+func (s *Server) dcSearchPost(rw http.ResponseWriter, r *http.Request) {
+	var req dcSearchRequest
+	if err := apiDecode(rw, r, 1<<20, &req); err != nil {
+		apiBadBody(rw, err)
+		return
+	}
+	s.dcSearch(rw, r, req)
+}
+
+func (s *Server) dcSearch(rw http.ResponseWriter, r *http.Request, req dcSearchRequest) {
+	max := 50
+	if req.MaxResults != nil {
+		max = *req.MaxResults
+	}
+	if req.StartAt < 0 || max < 0 {
+		apiError(rw, http.StatusBadRequest, fmt.Sprintf("startAt %d and maxResults %d must not be negative", req.StartAt, max))
+		return
+	}
+	max = min(max, dcSearchMax)
+	if req.StartAt+max > dcSearchWindow {
+		apiError(rw, http.StatusBadRequest, fmt.Sprintf("Result window is too large: startAt (%d) + maxResults (%d) must be at most %d. Narrow the query (for example with updated or id ranges) instead of paging deeper.", req.StartAt, max, dcSearchWindow))
+		return
+	}
+	v := s.view(r)
+	fs := parseFields(req.Fields, "*navigable")
+	ex := parseExpand(req.Expand...)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	issues, err := v.runJQL(req.JQL)
+	if err != nil {
+		apiError(rw, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := []any{}
+	for _, is := range slicePage(issues, req.StartAt, max) {
+		out = append(out, v.issue(is, fs, ex, req.Properties))
+	}
+	apiJSON(rw, http.StatusOK, map[string]any{
+		"expand":     "schema,names",
+		"startAt":    req.StartAt,
+		"maxResults": max,
+		"total":      len(issues),
+		"issues":     out,
+	})
+}

@@ -1,0 +1,272 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	jira "github.com/andygrunwald/go-jira"
+
+	"switchyard"
+)
+
+// Page sizes. Jira caps most pages; asking for more only returns the cap.
+const (
+	userPage        = 1000 // users/search: bare array, page until short
+	groupPage       = 50
+	memberPage      = 50 // group/member is capped at 50
+	projectPage     = 100
+	commentPage     = 100
+	auditPage       = 1000
+	searchIDsPage   = 5000 // search/jql when only ids are asked for
+	bulkFetchMax    = 100
+	dcSearchPage    = 100
+	webhookListPage = 100
+)
+
+func (c *Client) v() string {
+	if c.dc() {
+		return "/rest/api/2"
+	}
+	return "/rest/api/3"
+}
+
+// userID is the account id; Data Center has none, so its user key is used
+// (stable across renames), then its name.
+func userID(u jira.User) string {
+	switch {
+	case u.AccountID != "":
+		return u.AccountID
+	case u.Key != "":
+		return u.Key
+	}
+	return u.Name
+}
+
+func toUser(u jira.User) switchyard.User {
+	at := u.AccountType
+	if at == "" {
+		at = "atlassian"
+	}
+	return switchyard.User{AccountID: userID(u), DisplayName: u.DisplayName, Email: u.EmailAddress, Active: u.Active, AccountType: at}
+}
+
+// Myself is the account the connection acts as.
+func (c *Client) Myself(ctx context.Context) (switchyard.User, error) {
+	var u jira.User
+	if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/myself"}, http.MethodGet, c.v()+"/myself", nil, &u); err != nil {
+		return switchyard.User{}, err
+	}
+	return toUser(u), nil
+}
+
+// Users pages through every user, calling fn once per page. Cloud's
+// users/search answers a bare array, so paging stops at a short page.
+func (c *Client) Users(ctx context.Context, fn func([]switchyard.User) error) error {
+	path, ep := "/rest/api/3/users/search", "GET /rest/api/3/users/search"
+	extra := url.Values{}
+	if c.dc() {
+		// Data Center has no list-all; "." matches every username.
+		path, ep = "/rest/api/2/user/search", "GET /rest/api/2/user/search"
+		extra.Set("username", ".")
+		extra.Set("includeInactive", "true")
+	}
+	largest := 0
+	for start := 0; ; {
+		q := url.Values{}
+		for k, v := range extra {
+			q[k] = v
+		}
+		q.Set("startAt", strconv.Itoa(start))
+		q.Set("maxResults", strconv.Itoa(c.page(userPage)))
+		var page []jira.User
+		if err := c.do(ctx, call{endpoint: ep}, http.MethodGet, path+"?"+q.Encode(), nil, &page); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		us := make([]switchyard.User, len(page))
+		for i, u := range page {
+			us[i] = toUser(u)
+			c.remember(&userRef{AccountID: us[i].AccountID, DisplayName: u.DisplayName})
+		}
+		if err := fn(us); err != nil {
+			return err
+		}
+		// Jira may cap maxResults below what we asked, so the largest page
+		// seen is the real page size; a page shorter than it is the last.
+		if len(page) < largest {
+			return nil
+		}
+		largest = max(largest, len(page))
+		start += len(page)
+	}
+}
+
+// UserGroups is the groups an account belongs to, as group ids (Cloud) or
+// names (Data Center, which has no group ids).
+func (c *Client) UserGroups(ctx context.Context, accountID string) ([]switchyard.Group, error) {
+	if accountID == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "accountId", "is empty")
+	}
+	q := url.Values{}
+	if c.dc() {
+		q.Set("key", accountID)
+		q.Set("expand", "groups")
+		var u struct {
+			Groups struct {
+				Items []groupJSON `json:"items"`
+			} `json:"groups"`
+		}
+		if err := c.do(ctx, call{endpoint: "GET /rest/api/2/user"}, http.MethodGet, "/rest/api/2/user?"+q.Encode(), nil, &u); err != nil {
+			return nil, err
+		}
+		out := make([]switchyard.Group, len(u.Groups.Items))
+		for i, g := range u.Groups.Items {
+			out[i] = g.group()
+		}
+		return out, nil
+	}
+	q.Set("accountId", accountID)
+	var gs []groupJSON
+	if err := c.do(ctx, call{endpoint: "GET /rest/api/3/user/groups"}, http.MethodGet, "/rest/api/3/user/groups?"+q.Encode(), nil, &gs); err != nil {
+		return nil, err
+	}
+	out := make([]switchyard.Group, len(gs))
+	for i, g := range gs {
+		out[i] = g.group()
+	}
+	return out, nil
+}
+
+type groupJSON struct {
+	GroupID string `json:"groupId"`
+	Name    string `json:"name"`
+}
+
+// group uses the name as id where Jira has no group id (Data Center).
+func (g groupJSON) group() switchyard.Group {
+	id := g.GroupID
+	if id == "" {
+		id = g.Name
+	}
+	return switchyard.Group{ID: id, Name: g.Name}
+}
+
+// pageBean is Jira's offset page with isLast (group/bulk, group/member,
+// project/search, webhook, issuesecurityschemes/level/member).
+type pageBean[T any] struct {
+	StartAt    int  `json:"startAt"`
+	MaxResults int  `json:"maxResults"`
+	Total      int  `json:"total"`
+	IsLast     bool `json:"isLast"`
+	Values     []T  `json:"values"`
+}
+
+// last reports whether p ends the listing. isLast is authoritative when
+// true; otherwise an empty page or total reached also ends it.
+func (p pageBean[T]) last(start int) bool {
+	return p.IsLast || len(p.Values) == 0 || (p.Total > 0 && start+len(p.Values) >= p.Total)
+}
+
+// Groups pages through every group (without members; see GroupMembers).
+func (c *Client) Groups(ctx context.Context, fn func([]switchyard.Group) error) error {
+	if c.dc() {
+		// Data Center: groups/picker returns every match in one answer.
+		var r struct {
+			Total  int         `json:"total"`
+			Groups []groupJSON `json:"groups"`
+		}
+		if err := c.do(ctx, call{endpoint: "GET /rest/api/2/groups/picker"}, http.MethodGet, "/rest/api/2/groups/picker?maxResults=100000", nil, &r); err != nil {
+			return err
+		}
+		out := make([]switchyard.Group, len(r.Groups))
+		for i, g := range r.Groups {
+			out[i] = g.group()
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return fn(out)
+	}
+	for start := 0; ; {
+		var p pageBean[groupJSON]
+		path := fmt.Sprintf("/rest/api/3/group/bulk?startAt=%d&maxResults=%d", start, c.page(groupPage))
+		if err := c.do(ctx, call{endpoint: "GET /rest/api/3/group/bulk"}, http.MethodGet, path, nil, &p); err != nil {
+			return err
+		}
+		if len(p.Values) > 0 {
+			out := make([]switchyard.Group, len(p.Values))
+			for i, g := range p.Values {
+				out[i] = g.group()
+			}
+			if err := fn(out); err != nil {
+				return err
+			}
+		}
+		if p.last(start) {
+			return nil
+		}
+		start += len(p.Values)
+	}
+}
+
+// GroupMembers is every direct member (active or not) of a group, as
+// account ids. groupID is the group id on Cloud, the name on Data Center.
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	if groupID == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "groupId", "is empty")
+	}
+	var ids []string
+	for start := 0; ; {
+		q := url.Values{}
+		if c.dc() {
+			q.Set("groupname", groupID)
+		} else {
+			q.Set("groupId", groupID)
+		}
+		q.Set("includeInactiveUsers", "true")
+		q.Set("startAt", strconv.Itoa(start))
+		q.Set("maxResults", strconv.Itoa(c.page(memberPage)))
+		var p pageBean[jira.User]
+		if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/group/member"}, http.MethodGet, c.v()+"/group/member?"+q.Encode(), nil, &p); err != nil {
+			return nil, err
+		}
+		for _, u := range p.Values {
+			ids = append(ids, userID(u))
+		}
+		if p.last(start) {
+			return ids, nil
+		}
+		start += len(p.Values)
+	}
+}
+
+// ApplicationRoles maps each application to the groups whose members use it.
+func (c *Client) ApplicationRoles(ctx context.Context) ([]switchyard.ApplicationRole, error) {
+	var rs []struct {
+		Key           string      `json:"key"`
+		Groups        []string    `json:"groups"`
+		GroupDetails  []groupJSON `json:"groupDetails"`
+		DefaultGroups []string    `json:"defaultGroups"`
+	}
+	if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/applicationrole"}, http.MethodGet, c.v()+"/applicationrole", nil, &rs); err != nil {
+		return nil, err
+	}
+	out := make([]switchyard.ApplicationRole, 0, len(rs))
+	for _, r := range rs {
+		ar := switchyard.ApplicationRole{Key: r.Key, Groups: []string{}}
+		if len(r.GroupDetails) > 0 {
+			for _, g := range r.GroupDetails {
+				ar.Groups = append(ar.Groups, g.group().ID)
+			}
+		} else {
+			ar.Groups = append(ar.Groups, r.Groups...) // names: Data Center has no group ids
+		}
+		out = append(out, ar)
+	}
+	return out, nil
+}
