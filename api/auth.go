@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -13,43 +12,37 @@ import (
 	"golang.org/x/time/rate"
 
 	"switchyard"
+	"switchyard/store"
 )
 
-// KeyStore finds API keys by the SHA-256 of their secret. It returns an error
-// wrapping switchyard.ErrNotFound for an unknown hash.
+// KeyStore resolves a presented key secret. Unknown, revoked and expired keys
+// are errors wrapping switchyard.ErrUnauthorized; it reads storage on every
+// call, so a revocation takes effect immediately. *store.DB implements it.
 type KeyStore interface {
-	LookupKey(ctx context.Context, hash string) (Key, error)
+	Authenticate(ctx context.Context, secret string) (store.APIKey, error)
 }
 
-func principal(ctx context.Context) (Key, bool) {
-	k, ok := ctx.Value(ctxPrincipal).(Key)
+func principal(ctx context.Context) (store.APIKey, bool) {
+	k, ok := ctx.Value(ctxPrincipal).(store.APIKey)
 	return k, ok
 }
 
-// authenticate resolves the bearer key of a request. Every failure is the same
-// 401 to the client, so that it cannot probe which keys exist.
-func (s *Server) authenticate(r *http.Request) (Key, error) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || secret == "" {
-		return Key{}, switchyard.Errorf(switchyard.ErrUnauthorized, "missing API key: send Authorization: Bearer <key>")
-	}
+// authenticate resolves the bearer key of a request. A malformed key is
+// rejected by its checksum before any lookup.
+func (s *Server) authenticate(r *http.Request) (store.APIKey, error) {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	secret = strings.TrimSpace(secret)
-	if !WellFormedKey(secret) {
-		return Key{}, switchyard.Errorf(switchyard.ErrUnauthorized, "invalid API key")
+	if !ok || secret == "" {
+		return store.APIKey{}, switchyard.Errorf(switchyard.ErrUnauthorized, "missing API key: send Authorization: Bearer <key>")
 	}
-	k, err := s.opts.Keys.LookupKey(r.Context(), HashKey(secret))
-	switch {
-	case errors.Is(err, switchyard.ErrNotFound):
-		return Key{}, switchyard.Errorf(switchyard.ErrUnauthorized, "invalid API key")
-	case err != nil:
-		return Key{}, err
-	case k.Revoked:
-		return Key{}, switchyard.Errorf(switchyard.ErrUnauthorized, "API key has been revoked")
-	case !k.ExpiresAt.IsZero() && time.Now().After(k.ExpiresAt):
-		return Key{}, switchyard.Errorf(switchyard.ErrUnauthorized, "API key expired at %s", k.ExpiresAt.UTC().Format(time.RFC3339))
+	// Generated keys carry a checksum, so a mistyped one is refused without a
+	// lookup; an imported key (SWITCHYARD_ADMIN_KEY) may have any shape.
+	if strings.HasPrefix(secret, "sy_") {
+		if err := store.CheckAPIKeyFormat(secret); err != nil {
+			return store.APIKey{}, err
+		}
 	}
-	return k, nil
+	return s.opts.Keys.Authenticate(r.Context(), secret)
 }
 
 // requireScope wraps an API handler: authenticate, apply the key's rate limit,
@@ -68,7 +61,7 @@ func (s *Server) requireScope(scope string, h func(http.ResponseWriter, *http.Re
 			s.writeError(w, r, switchyard.Errorf(switchyard.ErrRateLimited, "rate limit for this API key exceeded; retry after %s", wait.Round(time.Millisecond)))
 			return
 		}
-		if scope != "" && !k.has(scope) {
+		if scope != "" && !k.HasScope(scope) {
 			s.writeError(w, r, switchyard.Errorf(switchyard.ErrForbidden, "this API key lacks the %s scope", scope))
 			return
 		}
@@ -84,15 +77,15 @@ type keyLimiters struct {
 	mu    sync.Mutex
 	rate  rate.Limit
 	burst int
-	m     map[string]*rate.Limiter
+	m     map[int64]*rate.Limiter
 }
 
 func newKeyLimiters(rps float64, burst int) *keyLimiters {
-	return &keyLimiters{rate: rate.Limit(rps), burst: burst, m: map[string]*rate.Limiter{}}
+	return &keyLimiters{rate: rate.Limit(rps), burst: burst, m: map[int64]*rate.Limiter{}}
 }
 
 // allow takes a token for key id, or says how long until one is available.
-func (l *keyLimiters) allow(id string) (time.Duration, bool) {
+func (l *keyLimiters) allow(id int64) (time.Duration, bool) {
 	l.mu.Lock()
 	lim, ok := l.m[id]
 	if !ok {

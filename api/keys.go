@@ -1,127 +1,89 @@
 package api
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"hash/crc32"
-	"math/big"
-	"strings"
+	"net/http"
+	"strconv"
 	"time"
 
 	"switchyard"
+	"switchyard/store"
 )
 
-// Scopes an API key can carry.
-const (
-	ScopeTicketIngest    = "ticket:ingest"
-	ScopeSearchRead      = "search:read"
-	ScopeApprovalsDecide = "approvals:decide"
-	ScopeSyncAdmin       = "sync:admin"
-	ScopeConfigAdmin     = "config:admin"
-	ScopeAuditRead       = "audit:read"
-)
+type createKeyRequest struct {
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+	// ExpiresAt (RFC 3339) or ExpiresIn (a Go duration such as "720h"); neither: never.
+	ExpiresAt *time.Time `json:"expiresAt"`
+	ExpiresIn string     `json:"expiresIn"`
+}
 
-// AllScopes lists every scope; an admin key carries all of them.
-var AllScopes = []string{ScopeTicketIngest, ScopeSearchRead, ScopeApprovalsDecide, ScopeSyncAdmin, ScopeConfigAdmin, ScopeAuditRead}
+// createdKey is the only answer that carries a key's secret.
+type createdKey struct {
+	Key    store.APIKey `json:"key"`
+	Secret string       `json:"secret"`
+}
 
-// ValidateScopes checks scope names, naming the first unknown one.
-func ValidateScopes(scopes []string) error {
-	if len(scopes) == 0 {
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "scopes", "at least one scope is required (one of %s)", strings.Join(AllScopes, ", "))
+func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needStore(); err != nil {
+		return err
 	}
-	for _, s := range scopes {
-		ok := false
-		for _, a := range AllScopes {
-			ok = ok || s == a
-		}
-		if !ok {
-			return switchyard.FieldErrorf(switchyard.ErrInvalid, "scopes", "%q is not one of %s", s, strings.Join(AllScopes, ", "))
-		}
+	keys, err := s.opts.Store.APIKeys(r.Context())
+	if err != nil {
+		return err
 	}
+	if keys == nil {
+		keys = []store.APIKey{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 	return nil
 }
 
-// Key is what the server knows of an API key: never the secret itself.
-type Key struct {
-	ID        string
-	Name      string
-	Scopes    []string
-	ExpiresAt time.Time // zero: never
-	Revoked   bool
-}
-
-func (k Key) has(scope string) bool {
-	for _, s := range k.Scopes {
-		if s == scope {
-			return true
+func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needStore(); err != nil {
+		return err
+	}
+	var req createKeyRequest
+	if err := decodeJSON(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if err := ValidateScopes(req.Scopes); err != nil {
+		return err
+	}
+	var expires time.Time
+	switch {
+	case req.ExpiresAt != nil && req.ExpiresIn != "":
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, "expiresIn", "give expiresAt or expiresIn, not both")
+	case req.ExpiresAt != nil:
+		expires = *req.ExpiresAt
+	case req.ExpiresIn != "":
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 {
+			return switchyard.FieldErrorf(switchyard.ErrInvalid, "expiresIn", "%q is not a positive duration such as 720h", req.ExpiresIn)
 		}
+		expires = time.Now().Add(d)
 	}
-	return false
+	k, secret, err := s.opts.Store.CreateAPIKey(r.Context(), store.NewAPIKey{Name: req.Name, Scopes: req.Scopes, Expires: expires})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", "/api/v1/keys/"+strconv.FormatInt(k.ID, 10))
+	writeJSON(w, http.StatusCreated, createdKey{Key: k, Secret: secret})
+	return nil
 }
 
-const (
-	keyPrefix     = "sy_"
-	keyBodyLen    = 32 // base62 characters of randomness (~190 bits)
-	keyChecksumLn = 6
-	base62        = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-)
-
-// NewKeySecret returns a fresh key "sy_<32 random base62><6 base62 CRC32>". The
-// checksum lets the server (and secret scanners) reject typos and non-keys
-// without a database lookup.
-func NewKeySecret() (string, error) {
-	var b strings.Builder
-	b.WriteString(keyPrefix)
-	max := big.NewInt(int64(len(base62)))
-	for i := 0; i < keyBodyLen; i++ {
-		n, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			return "", fmt.Errorf("generate key: %w", err)
-		}
-		b.WriteByte(base62[n.Int64()])
+func (s *Server) handleRevokeKey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.needStore(); err != nil {
+		return err
 	}
-	body := b.String()[len(keyPrefix):]
-	b.WriteString(checksum(body))
-	return b.String(), nil
-}
-
-func checksum(body string) string {
-	c := crc32.ChecksumIEEE([]byte(body))
-	out := make([]byte, keyChecksumLn)
-	for i := keyChecksumLn - 1; i >= 0; i-- {
-		out[i] = base62[c%62]
-		c /= 62
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, "id", "%q is not a key id", r.PathValue("id"))
 	}
-	return string(out)
-}
-
-// WellFormedKey reports whether s has the key shape and a valid checksum.
-func WellFormedKey(s string) bool {
-	if !strings.HasPrefix(s, keyPrefix) || len(s) != len(keyPrefix)+keyBodyLen+keyChecksumLn {
-		return false
+	k, err := s.opts.Store.RevokeAPIKey(r.Context(), id)
+	if err != nil {
+		return err
 	}
-	rest := s[len(keyPrefix):]
-	for i := 0; i < len(rest); i++ {
-		if strings.IndexByte(base62, rest[i]) < 0 {
-			return false
-		}
-	}
-	return checksum(rest[:keyBodyLen]) == rest[keyBodyLen:]
-}
-
-// HashKey is how keys are stored and looked up: SHA-256, hex. Keys carry ~190
-// bits of randomness, so a fast hash is enough (no password stretching needed).
-func HashKey(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// KeyDisplayPrefix is the non-secret part shown in listings ("sy_AbC1…").
-func KeyDisplayPrefix(secret string) string {
-	if len(secret) < len(keyPrefix)+4 {
-		return keyPrefix
-	}
-	return secret[:len(keyPrefix)+4]
+	writeJSON(w, http.StatusOK, map[string]any{"key": k})
+	return nil
 }

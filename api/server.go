@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +35,25 @@ type Options struct {
 	KeyBurst int
 
 	Ready func(ctx context.Context) error // readiness: store and index open
+
+	// The components behind the API. A nil one disables its routes (404).
+	Store       Store  // keys, tokens, OAuth state, webhook de-duplication, connection state
+	Index       Index  // search
+	Engine      Engine // sync trigger, status, filters, webhook refresh
+	Connections []Connection
+	// PublicURL is how browsers and Jira reach the server (OAuth redirects,
+	// dynamic webhook callbacks); default: the listener's URL.
+	PublicURL string
+	// WebhookQueue bounds the webhook refresh queue (default 256); when it is
+	// full a delivery falls back to a coalesced incremental sync.
+	WebhookQueue   int
+	WebhookWorkers int // default 2
+	// SessionTTL is how long a console sign-in lasts (default 12h).
+	SessionTTL time.Duration
+	// Runbook runs tickets (ingest, approvals, Slack and link decisions) and
+	// Audit is the audit chain (GET /api/v1/audit…); nil disables their routes.
+	Runbook *RunbookService
+	Audit   *AuditChain
 }
 
 // Server is the HTTP server. Lifecycle: New, Open, Close.
@@ -43,16 +64,40 @@ type Server struct {
 	handler  http.Handler
 	http     *http.Server
 	ln       net.Listener
+	scheme   string
 	metrics  *metrics
 	limiters *keyLimiters
 
 	apiRoutes map[string]map[string]http.HandlerFunc // path → method → handler, see api()
+	// publicRoutes are API routes without keys ("METHOD /path"), see public().
+	publicRoutes []string
+
+	conns     map[string]*Connection
+	connNames []string // sorted
+	hooks     *webhookQueue
+	sessions  *sessions
+	poke      chan struct{} // wakes the dynamic webhook registrar after a connect
+
+	bg       sync.WaitGroup // webhook workers and the dynamic webhook refresher
+	bgCancel context.CancelFunc
 }
 
 // New builds a server; routes are registered here, nothing listens until Open.
 func New(opts Options) (*Server, error) {
+	if opts.Keys == nil && opts.Store != nil {
+		opts.Keys = opts.Store
+	}
 	if opts.Keys == nil {
 		return nil, errors.New("api: a key store is required")
+	}
+	if opts.WebhookQueue <= 0 {
+		opts.WebhookQueue = 256
+	}
+	if opts.WebhookWorkers <= 0 {
+		opts.WebhookWorkers = 2
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
@@ -75,6 +120,22 @@ func New(opts Options) (*Server, error) {
 		mux:      http.NewServeMux(),
 		metrics:  newMetrics(opts.Registry),
 		limiters: newKeyLimiters(opts.KeyRate, opts.KeyBurst),
+		conns:    map[string]*Connection{},
+		hooks:    newWebhookQueue(opts.WebhookQueue),
+		sessions: newSessions(opts.SessionTTL),
+		poke:     make(chan struct{}, 1),
+	}
+	for i := range opts.Connections {
+		c := &opts.Connections[i]
+		if _, dup := s.conns[c.Name]; dup {
+			return nil, fmt.Errorf("api: duplicate connection %q", c.Name)
+		}
+		s.conns[c.Name] = c
+		s.connNames = append(s.connNames, c.Name)
+	}
+	sort.Strings(s.connNames)
+	if opts.Engine != nil {
+		opts.Registry.MustRegister(newSyncCollector(s))
 	}
 	s.mount()
 	return s, nil
@@ -111,6 +172,14 @@ func (s *Server) Open() error {
 		ln = tls.NewListener(ln, s.http.TLSConfig)
 	}
 	s.ln = ln
+	s.scheme = "http"
+	if s.http.TLSConfig != nil {
+		s.scheme = "https" // read by URL; the TLS config itself is http's after Serve starts
+	}
+	if err := s.start(); err != nil {
+		ln.Close()
+		return err
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("http server stopped", "err", err)
@@ -124,11 +193,7 @@ func (s *Server) URL() string {
 	if s.ln == nil {
 		return ""
 	}
-	scheme := "http"
-	if s.http.TLSConfig != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + s.ln.Addr().String()
+	return s.scheme + "://" + s.ln.Addr().String()
 }
 
 // Close stops accepting requests and waits (bounded by ctx) for those in flight.
@@ -136,5 +201,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http == nil {
 		return nil
 	}
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	s.stop()
+	return err
 }

@@ -7,49 +7,53 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"switchyard"
+	"switchyard/store"
 )
 
-// memKeys is an in-package fake key store; the end-to-end tests use the real store.
-type memKeys struct {
-	mu   sync.Mutex
-	keys map[string]Key // by hash
+// testKeys is a real store in a temp dir with a movable clock.
+type testKeys struct {
+	db  *store.DB
+	now time.Time
+	mu  sync.Mutex
 }
 
-func (m *memKeys) LookupKey(_ context.Context, hash string) (Key, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[hash]
-	if !ok {
-		return Key{}, switchyard.ErrNotFound
-	}
-	return k, nil
+func (k *testKeys) clock() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.now
 }
 
-func (m *memKeys) add(t *testing.T, k Key) string {
+func (k *testKeys) advance(d time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.now = k.now.Add(d)
+}
+
+func (k *testKeys) add(t *testing.T, name string, scopes []string, expires time.Time) (store.APIKey, string) {
 	t.Helper()
-	secret, err := NewKeySecret()
+	key, secret, err := k.db.CreateAPIKey(context.Background(), store.NewAPIKey{Name: name, Scopes: scopes, Expires: expires})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.keys == nil {
-		m.keys = map[string]Key{}
-	}
-	m.keys[HashKey(secret)] = k
-	return secret
+	return key, secret
 }
 
-func newTestServer(t *testing.T, opts Options) (*Server, *memKeys) {
+func newTestServer(t *testing.T, opts Options) (*Server, *testKeys) {
 	t.Helper()
-	keys := &memKeys{}
-	opts.Keys = keys
+	keys := &testKeys{now: time.Now()}
+	db, err := store.Open(filepath.Join(t.TempDir(), "switchyard.db"), store.WithClock(keys.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	keys.db = db
+	opts.Keys = db
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -74,34 +78,6 @@ func do(t *testing.T, h http.Handler, method, path, key string, body io.Reader) 
 	return res, out
 }
 
-func TestKeyFormat(t *testing.T) {
-	secret, err := NewKeySecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !WellFormedKey(secret) {
-		t.Fatalf("fresh key %q not well formed", KeyDisplayPrefix(secret))
-	}
-	// Flip one character of the body: the checksum must catch it.
-	b := []byte(secret)
-	if b[5] == 'a' {
-		b[5] = 'b'
-	} else {
-		b[5] = 'a'
-	}
-	if WellFormedKey(string(b)) {
-		t.Fatal("a key with a changed character passed the checksum")
-	}
-	for _, bad := range []string{"", "sy_", "xx_" + secret[3:], secret + "x", strings.Replace(secret, "sy_", "sy-", 1)} {
-		if WellFormedKey(bad) {
-			t.Errorf("WellFormedKey(%q) = true", bad)
-		}
-	}
-	if other, _ := NewKeySecret(); other == secret {
-		t.Fatal("two fresh keys are equal")
-	}
-}
-
 func TestValidateScopes(t *testing.T) {
 	if err := ValidateScopes([]string{ScopeSearchRead, ScopeAuditRead}); err != nil {
 		t.Fatal(err)
@@ -117,10 +93,15 @@ func TestValidateScopes(t *testing.T) {
 
 func TestAuthStatuses(t *testing.T) {
 	s, keys := newTestServer(t, Options{KeyRate: 1000, KeyBurst: 1000})
-	good := keys.add(t, Key{ID: "k1", Scopes: []string{ScopeSearchRead}})
-	revoked := keys.add(t, Key{ID: "k2", Scopes: AllScopes, Revoked: true})
-	expired := keys.add(t, Key{ID: "k3", Scopes: AllScopes, ExpiresAt: time.Now().Add(-time.Minute)})
-	unknown, _ := NewKeySecret()
+	ctx := context.Background()
+	_, good := keys.add(t, "good", []string{ScopeSearchRead}, time.Time{})
+	rk, revoked := keys.add(t, "revoked", AllScopes, time.Time{})
+	if _, err := keys.db.RevokeAPIKey(ctx, rk.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, expired := keys.add(t, "expiring", AllScopes, keys.clock().Add(time.Hour))
+	keys.advance(2 * time.Hour)
+	unknown := store.GenerateAPIKeySecret()
 
 	cases := []struct {
 		name, method, path, key string
@@ -157,7 +138,7 @@ func TestAuthStatuses(t *testing.T) {
 
 func TestScopeEnforced(t *testing.T) {
 	s, keys := newTestServer(t, Options{})
-	key := keys.add(t, Key{ID: "k", Scopes: []string{ScopeAuditRead}})
+	_, key := keys.add(t, "audit only", []string{ScopeAuditRead}, time.Time{})
 	s.api("GET", "/api/v1/test-scoped", ScopeSearchRead, func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, 200, map[string]string{"ok": "yes"})
 		return nil
@@ -171,8 +152,8 @@ func TestScopeEnforced(t *testing.T) {
 
 func TestKeyRateLimit(t *testing.T) {
 	s, keys := newTestServer(t, Options{KeyRate: 0.5, KeyBurst: 3})
-	a := keys.add(t, Key{ID: "a", Scopes: AllScopes})
-	b := keys.add(t, Key{ID: "b", Scopes: AllScopes})
+	_, a := keys.add(t, "a", AllScopes, time.Time{})
+	_, b := keys.add(t, "b", AllScopes, time.Time{})
 	for i := 0; i < 3; i++ {
 		if res, _ := do(t, s, "GET", "/api/v1/whoami", a, nil); res.StatusCode != 200 {
 			t.Fatalf("request %d: %d", i, res.StatusCode)
@@ -249,7 +230,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestMetricsAndInternalErrorsHideDetails(t *testing.T) {
 	s, keys := newTestServer(t, Options{})
-	key := keys.add(t, Key{ID: "k", Scopes: AllScopes})
+	_, key := keys.add(t, "k", AllScopes, time.Time{})
 	s.api("GET", "/api/v1/boom", "", func(w http.ResponseWriter, r *http.Request) error {
 		return io.ErrUnexpectedEOF // an internal error with internal text
 	})

@@ -19,6 +19,8 @@ type Config struct {
 	Connections []Connection `yaml:"connections"`
 	Classify    Classify     `yaml:"classify"`
 	Approvals   Approvals    `yaml:"approvals"`
+	Notifiers   Notifiers    `yaml:"notifiers"`
+	Audit       Audit        `yaml:"audit"`
 }
 
 // Log configures log/slog output.
@@ -106,6 +108,9 @@ const (
 // Classify configures the runbook classifier.
 type Classify struct {
 	Catalog string `yaml:"catalog"` // path; "" = the shipped default catalog
+	// Index is the directory of the on-disk index of labelled examples
+	// (recorded decisions survive restarts); default <data_dir>/classify.bleve.
+	Index string `yaml:"index"`
 }
 
 // Approvals configures who may approve runbook runs and how.
@@ -113,6 +118,82 @@ type Approvals struct {
 	Approvers []string      `yaml:"approvers"`
 	Expiry    time.Duration `yaml:"expiry"`
 	Sandbox   bool          `yaml:"sandbox"` // record runs, touch nothing
+	// LinkSecret signs the single-use approve/deny links (Teams); empty
+	// disables links. At least 16 bytes.
+	LinkSecret Secret `yaml:"link_secret"`
+	// SlackUsers maps a Slack user id (U…) to the approver identity (email)
+	// the approval rules see.
+	SlackUsers map[string]string `yaml:"slack_users"`
+	// Transitions maps a decision (APPROVED, DENIED, EXPIRED, FAILED) to the
+	// Jira status or transition name to move the issue to after write-back.
+	Transitions map[string]string `yaml:"transitions"`
+	// DefaultExecutor is the executor kind of runbooks not in Executors:
+	// sandbox (default) or webhook (then executors.default gives its url).
+	DefaultExecutor string `yaml:"default_executor"`
+	// Executors maps a runbook id (RB-001) or intent id to its executor.
+	Executors map[string]Executor `yaml:"executors"`
+	// Triggers select synced and webhook-delivered issues that enter the
+	// runbook pipeline by themselves.
+	Triggers []Trigger `yaml:"triggers"`
+}
+
+// Executor kinds.
+const (
+	ExecutorSandbox = "sandbox"
+	ExecutorWebhook = "webhook"
+)
+
+// Executor is how one runbook runs once approved.
+type Executor struct {
+	Kind    string        `yaml:"kind"`    // sandbox | webhook
+	URL     string        `yaml:"url"`     // webhook: where to POST the signed payload
+	Secret  Secret        `yaml:"secret"`  // webhook: HMAC-SHA256 key of X-Switchyard-Signature
+	Timeout time.Duration `yaml:"timeout"` // webhook: default 30s
+}
+
+// Trigger selects issues of a connection; every non-empty condition must hold.
+type Trigger struct {
+	Connection string   `yaml:"connection"` // "" = every connection
+	Projects   []string `yaml:"projects"`
+	IssueTypes []string `yaml:"issue_types"`
+	Labels     []string `yaml:"labels"`     // at least one of these
+	NotLabels  []string `yaml:"not_labels"` // none of these
+}
+
+// Notifiers are the channels approval requests are sent to.
+type Notifiers struct {
+	Slack   Slack   `yaml:"slack"`
+	Teams   Teams   `yaml:"teams"`
+	Webhook Webhook `yaml:"webhook"`
+}
+
+// Slack posts approval requests with Approve/Deny buttons.
+type Slack struct {
+	BotToken      Secret `yaml:"bot_token"`      // xoxb-…
+	Channel       string `yaml:"channel"`        // channel id or #name
+	SigningSecret Secret `yaml:"signing_secret"` // verifies interactivity requests
+	APIURL        string `yaml:"api_url"`        // default https://slack.com/api
+}
+
+// Teams posts an Adaptive Card through a Workflows webhook.
+type Teams struct {
+	// WebhookURL authorizes posting, so it is a secret.
+	WebhookURL Secret `yaml:"webhook_url"`
+}
+
+// Webhook posts approval requests as signed JSON.
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"` // HMAC-SHA256 key of the signature header
+}
+
+// Audit configures signed checkpoints of the audit chain.
+type Audit struct {
+	// SigningKey is an Ed25519 private key (32-byte seed or 64-byte key,
+	// base64 or hex) that signs checkpoints of the chain's head.
+	SigningKey Secret `yaml:"signing_key"`
+	// CheckpointFile is where the latest signed checkpoint is written (JSON).
+	CheckpointFile string `yaml:"checkpoint_file"`
 }
 
 // Defaults for keys the file leaves out.
@@ -127,6 +208,9 @@ const (
 	DefaultOverlap           = 5 * time.Minute
 	DefaultAttachmentMax     = 25 << 20
 	DefaultApprovalExpiry    = 24 * time.Hour
+	DefaultSlackAPIURL       = "https://slack.com/api"
+	// ClassifyIndexDir is the example index's directory under data_dir.
+	ClassifyIndexDir = "classify.bleve"
 
 	DefaultOAuthAuthURL      = "https://auth.atlassian.com/authorize"
 	DefaultOAuthTokenURL     = "https://auth.atlassian.com/oauth/token"
@@ -149,7 +233,7 @@ func Default() *Config {
 		DataDir:   DefaultDataDir,
 		Log:       Log{Level: "info", Format: "json"},
 		Server:    Server{Addr: DefaultAddr, MaxBodyBytes: DefaultMaxBodyBytes},
-		Approvals: Approvals{Expiry: DefaultApprovalExpiry, Sandbox: true},
+		Approvals: Approvals{Expiry: DefaultApprovalExpiry, Sandbox: true, DefaultExecutor: ExecutorSandbox},
 	}
 }
 

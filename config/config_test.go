@@ -299,7 +299,7 @@ func TestValidationErrors(t *testing.T) {
 		{"approvals expiry", "", "approvals: {expiry: 0s}", `approvals.expiry: 0s is below the minimum of 1m0s`},
 		{"approvals duplicate", "", "approvals: {approvers: [a@x.com, a@x.com]}", `approvals.approvers[1]: "a@x.com" is listed twice`},
 		{"approvals sandbox type", "", "approvals: {sandbox: sometimes}", `approvals.sandbox: "sometimes" is not true or false`},
-		{"unknown top key", "", "datadir: x", `datadir: unknown key; known keys here: approvals, classify, connections, data_dir, log, server (line 1)`},
+		{"unknown top key", "", "datadir: x", `datadir: unknown key; known keys here: approvals, audit, classify, connections, data_dir, log, notifiers, server (line 1)`},
 		{"unknown nested key", `token: "${JIRA_TOKEN}"`, `tokne: "${JIRA_TOKEN}"`, `connections[0].auth.tokne: unknown key; known keys here: api_gateway_url, auth_url`},
 		{"unknown filter key", "    webhook_secret", "    sync: {filters: {labels: [x]}}\n    webhook_secret", `connections[0].sync.filters.labels: unknown key; known keys here: created, index, projects, updated (line 8)`},
 		{"wrong shape", "", "server: [a, b]", `server: expected a mapping of keys, got a list (line 1)`},
@@ -500,6 +500,8 @@ func allKeys(t *testing.T) []string {
 		Created: switchyard.DateRange{After: &d, Before: &d}, Updated: switchyard.DateRange{After: &d, Before: &d},
 		Index: switchyard.IndexToggles{Issues: &on, Comments: &on, Attachments: &on}}
 	full.Connections = []Connection{c}
+	full.Approvals.Executors = map[string]Executor{"password_reset": {Kind: "webhook", URL: "x", Secret: "x", Timeout: time.Second}}
+	full.Approvals.Triggers = []Trigger{{Connection: "x", Projects: []string{"x"}, IssueTypes: []string{"x"}, Labels: []string{"x"}, NotLabels: []string{"x"}}}
 	full.Server.TLSCert, full.Server.TLSKey, full.Server.PublicURL, full.Server.EncryptionKey = "x", "x", "x", "x"
 	var n yaml.Node
 	if err := n.Encode(full); err != nil {

@@ -348,6 +348,27 @@ func (p *parser) check(n *yaml.Node, t reflect.Type, path string) {
 			p.lines[sub] = c.Line
 			p.check(c, t.Elem(), sub)
 		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			p.errorf(path, n.Line, "expected a mapping, got %s", describe(n))
+			return
+		}
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" || strings.TrimSpace(k.Value) == "" {
+				p.errorf(path, k.Line, "keys must be non-empty single values")
+				continue
+			}
+			sub := joinPath(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				p.errorf(sub, 0, "is given twice (lines %d and %d)", first, k.Line)
+				continue
+			}
+			seen[k.Value] = k.Line
+			p.lines[sub] = k.Line
+			p.check(v, t.Elem(), sub)
+		}
 	default:
 		p.errorf(path, n.Line, "cannot be configured")
 	}

@@ -16,6 +16,7 @@ import (
 
 // applyDerivedDefaults fills defaults that depend on other keys.
 func (c *Config) applyDerivedDefaults() {
+	c.applyRunbookDefaults()
 	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
 	for i := range c.Connections {
 		conn := &c.Connections[i]
@@ -146,6 +147,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.duration("approvals.expiry", c.Approvals.Expiry, time.Minute, 30*24*time.Hour, false)
+	c.validateRunbook(v)
 	return errors.Join(v.errs...)
 }
 

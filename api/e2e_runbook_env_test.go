@@ -1,0 +1,67 @@
+package api_test
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"switchyard/audit"
+	"switchyard/classify"
+	"switchyard/connector"
+	"switchyard/connector/jirasim"
+	"switchyard/runbook"
+)
+
+// Approvers of the env's runbook service; a ticket's reporter is refused.
+const (
+	rbApprover = "carol@example.com"
+	rbReporter = "bob@example.com"
+)
+
+// runbook builds the runbook service and audit chain on the env's store, with
+// the simulator as the connection's Jira (write-back lands there), and runs
+// its background work until the returned stop is called.
+func (e *env) runbook(logger *slog.Logger) (*runbook.Service, *audit.Chain, func()) {
+	e.t.Helper()
+	jc, err := connector.New(connector.Options{Name: connName, BaseURL: e.simURL, MaxRetries: -1, RequestsPerSecond: 1000,
+		Auth: connector.APITokenAuth(e.sim.AdminEmail(), jirasim.DefaultAdminToken)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cls, err := classify.New(classify.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	chain := audit.New(e.db)
+	svc, err := runbook.New(runbook.Options{
+		Store: e.db, Audit: chain, Classifier: cls, Jira: map[string]runbook.Jira{connName: jc},
+		Approvers: []string{rbApprover, "dave@example.com"}, Logger: logger,
+		PollInterval: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 20 * time.Millisecond },
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = svc.Run(ctx) }()
+	return svc, chain, func() { cancel(); <-done; svc.Close(); cls.Close() }
+}
+
+// simIssueKeys returns the keys of the first n simulator issues.
+func (e *env) simIssueKeys(n int) []string {
+	e.t.Helper()
+	w := e.sim.World()
+	w.RLock()
+	defer w.RUnlock()
+	var keys []string
+	for _, iss := range w.Issues {
+		if len(keys) == n {
+			break
+		}
+		keys = append(keys, iss.Key)
+	}
+	if len(keys) < n {
+		e.t.Fatalf("the simulator has %d issues, want %d", len(keys), n)
+	}
+	return keys
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"switchyard/classify"
+)
+
+func init() {
+	register(command{
+		name:    "classify",
+		summary: "classify a ticket's text into a runbook intent (or: classify eval FILE)",
+		run:     runClassify,
+	})
+}
+
+// classifyFlags are shared by "classify" and "classify eval".
+type classifyFlags struct {
+	catalog, directory, index, reporter string
+}
+
+func (f *classifyFlags) open() (*classify.Classifier, error) {
+	var opts classify.Options
+	if f.catalog != "" {
+		cat, err := classify.LoadCatalog(f.catalog)
+		if err != nil {
+			return nil, err
+		}
+		opts.Catalog = cat
+	}
+	if f.directory != "" {
+		dir, err := classify.LoadDirectory(f.directory)
+		if err != nil {
+			return nil, err
+		}
+		opts.Directory = dir
+	}
+	opts.Path = f.index
+	return classify.New(opts)
+}
+
+func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "eval" {
+		return runClassifyEval(ctx, args[1:], stdout, stderr)
+	}
+	fs := newFlagSet("classify", "[--json] [--catalog FILE] [--directory FILE] [--reporter EMAIL] TEXT\n       switchyard classify eval [--catalog FILE] [--directory FILE] FILE", stderr)
+	var f classifyFlags
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
+	fs.StringVar(&f.directory, "directory", "", "synced users and groups `FILE` (JSON {\"users\":[…],\"groups\":[…]}) to match names against")
+	fs.StringVar(&f.index, "index", "", "example index `DIR` holding recorded decisions; default: in memory")
+	fs.StringVar(&f.reporter, "reporter", "", "the ticket reporter's `EMAIL` (target user fallback)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	text := strings.TrimSpace(strings.Join(pos, " "))
+	if text == "" {
+		fmt.Fprintln(stderr, "switchyard classify: TEXT is required (the ticket's summary and description)")
+		fs.Usage()
+		return errUsage
+	}
+	c, err := f.open()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	summary, desc, _ := strings.Cut(text, "\n")
+	res, err := c.Classify(ctx, classify.Ticket{Summary: summary, Description: desc, ReporterEmail: f.reporter})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printResult(stdout, c, res)
+	return nil
+}
+
+func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
+	if r.Disposition == classify.PendingApproval {
+		in, _ := c.Catalog().Intent(r.Intent)
+		fmt.Fprintf(w, "intent:      %s (%s, %s on %s)\n", r.Intent, r.Runbook, in.Name, in.TargetSystem)
+	} else {
+		fmt.Fprintf(w, "intent:      %s\n", r.Intent)
+	}
+	fmt.Fprintf(w, "confidence:  %.3f\n", r.Confidence)
+	fmt.Fprintf(w, "disposition: %s\n", r.Disposition)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "reason:      %s\n", r.Reason)
+	}
+	if r.Candidate != "" {
+		fmt.Fprintf(w, "closest:     %s\n", r.Candidate)
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(w, "missing:     %s\n", strings.Join(r.Missing, ", "))
+	}
+	for _, in := range r.Inputs {
+		extra := ""
+		if in.DisplayName != "" {
+			extra = " (" + in.DisplayName + ")"
+		}
+		fmt.Fprintf(w, "input:       %s = %s%s  [%s]\n", in.Name, in.Value, extra, in.Source)
+	}
+	var top []string
+	for _, s := range r.Evidence.Top {
+		top = append(top, fmt.Sprintf("%s %.3f", s.Intent, s.Confidence))
+	}
+	fmt.Fprintf(w, "top:         %s\n", strings.Join(top, ", "))
+	if r.Evidence.Rule != "" {
+		fmt.Fprintf(w, "phrase:      %q\n", r.Evidence.Rule)
+	}
+}
+
+func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] FILE", stderr)
+	var f classifyFlags
+	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
+	fs.StringVar(&f.directory, "directory", "", "synced users and groups `FILE` (JSON) to match names against")
+	fs.StringVar(&f.reporter, "reporter", "reporter@example.invalid", "reporter `EMAIL` for rows that name none")
+	showErrors := fs.Bool("errors", false, "list the misclassified rows")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "switchyard classify eval: exactly one labelled FILE (CSV with text,intent columns or JSONL) is required")
+		fs.Usage()
+		return errUsage
+	}
+	rows, err := classify.LoadLabelled(pos[0])
+	if err != nil {
+		return err
+	}
+	c, err := f.open()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rep, err := classify.Evaluate(ctx, c, rows, f.reporter)
+	if err != nil {
+		return err
+	}
+	return rep.Print(stdout, *showErrors)
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"switchyard/config"
+	syncer "switchyard/sync"
+)
+
+func init() {
+	register(command{
+		name:    "status",
+		summary: "show each connection's stored counts, checkpoints, last sync runs and warnings",
+		run:     runStatus,
+	})
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("status", "--config FILE [--json] [--connection NAME]", stderr)
+	cfgPath := fs.String("config", "switchyard.yaml", "configuration file")
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	only := fs.String("connection", "", "show only this connection")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q (status takes only flags)", pos[0])
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	names, err := syncConnectionNames(cfg, *only)
+	if err != nil {
+		return err
+	}
+	db, err := openSyncStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st := syncer.NewStore(db)
+	var all []syncer.Status
+	for _, name := range names {
+		s, err := syncer.StoredStatus(ctx, st, name)
+		if err != nil {
+			return fmt.Errorf("connection %s: %w", name, err)
+		}
+		all = append(all, s)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"connections": all})
+	}
+	for i, s := range all {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		printStatus(stdout, s)
+	}
+	return nil
+}
+
+func printStatus(w io.Writer, s syncer.Status) {
+	fmt.Fprintf(w, "%s: %s\n", s.Connection, s.State)
+	c := s.Counts
+	fmt.Fprintf(w, "  stored: users %d, groups %d, projects %d, issues %d, comments %d, attachments %d (pending %d, failed %d)\n",
+		c["users"], c["groups"], c["projects"], c["issues"], c["comments"], c["attachments"], c["attachments_pending"], c["attachments_failed"])
+	if len(s.Checkpoints) > 0 {
+		fmt.Fprintln(w, "  checkpoints:")
+		for _, cp := range s.Checkpoints {
+			name := cp.Stage
+			if cp.Scope != "" {
+				name += " " + cp.Scope
+			}
+			val := cp.Cursor
+			if cp.CursorMS != 0 {
+				if val != "" {
+					val += " "
+				}
+				val += fmt.Sprintf("%d (%s)", cp.CursorMS, time.UnixMilli(cp.CursorMS).UTC().Format(time.RFC3339))
+			}
+			if val == "" {
+				val = "-"
+			}
+			fmt.Fprintf(w, "    %-24s %s\n", name, val)
+		}
+	}
+	if len(s.LastRuns) == 0 {
+		fmt.Fprintln(w, "  no sync has run yet")
+	} else {
+		fmt.Fprintln(w, "  last runs:")
+	}
+	for _, r := range s.LastRuns {
+		kind := "incremental"
+		if r.Full {
+			kind = "full"
+		}
+		dur := "-"
+		if !r.Finished.IsZero() {
+			dur = r.Duration().Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "    #%d %s %s %s %s: issues %d, comments %d, attachments %d, removed %d",
+			r.ID, r.Started.UTC().Format(time.RFC3339), kind, r.State, dur, r.Issues, r.Comments, r.Attachments, r.Deleted)
+		if r.Error != "" {
+			fmt.Fprintf(w, ", error: %s", r.Error)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, warn := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}

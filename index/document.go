@@ -1,0 +1,186 @@
+package index
+
+import (
+	"strings"
+	"time"
+
+	"switchyard"
+)
+
+// document is one bleve document: field name → value (string, []string or time.Time).
+type document map[string]any
+
+func docID(conn, typ string, parts ...string) string {
+	return conn + "/" + typ + "/" + strings.Join(parts, "/")
+}
+
+func scopeOf(conn, issueID string) string { return conn + "/" + issueID }
+
+// issueDocs turns an issue with its comments and attachments into documents, keyed by id.
+func issueDocs(conn string, is *switchyard.Issue) map[string]document {
+	docs := make(map[string]document, 1+len(is.Comments)+len(is.Attachments))
+
+	// common holds what every document of the issue carries: scope, search
+	// keywords and the permission fields (from the issue itself only).
+	common := func(typ string) document {
+		d := document{
+			fConn:         conn,
+			fScope:        scopeOf(conn, is.ID),
+			fFacetType:    typ,
+			fKey:          is.Key,
+			fPermProject:  is.ProjectID,
+			fPermLevel:    levelTerm(is.ProjectID, is.SecurityLevelID),
+			fFacetProject: projectKey(is),
+		}
+		setStr(d, fStatus, is.Status)
+		setStr(d, fFacetStatus, is.Status)
+		setStr(d, fIType, is.IssueType)
+		setStr(d, fFacetIType, is.IssueType)
+		setStr(d, fPriority, is.Priority)
+		if len(is.Labels) > 0 {
+			d[fLabels] = is.Labels
+		}
+		setStr(d, fPermReporter, is.Reporter)
+		setStr(d, fPermAssignee, is.Assignee)
+		if cf := customFieldTerms(is.CustomFields); len(cf) > 0 {
+			d[fPermCF] = cf
+		}
+		d[fPermVis] = visNone
+		d[fFacets] = facetTerms(typ, projectKey(is), is.Status, is.IssueType)
+		return d
+	}
+
+	d := common(TypeIssue)
+	setStr(d, fSummary, is.Summary)
+	setBody(d, is.Description)
+	setStr(d, fURL, is.URL)
+	if !is.Created.IsZero() {
+		d[fCreatedDay] = dayTerm(is.Created)
+	}
+	setTime(d, is.Updated)
+	docs[docID(conn, TypeIssue, is.ID)] = d
+
+	for i := range is.Comments {
+		c := &is.Comments[i]
+		d := common(TypeComment)
+		setBody(d, c.Body)
+		setTime(d, firstTime(c.Updated, c.Created))
+		d[fPermVis] = visibilityTerm(is.ProjectID, c.Visibility)
+		docs[docID(conn, TypeComment, is.ID, c.ID)] = d
+	}
+	for i := range is.Attachments {
+		a := &is.Attachments[i]
+		d := common(TypeAttachment)
+		setStr(d, fFilename, a.Filename)
+		setBody(d, a.Text)
+		setTime(d, a.Created)
+		docs[docID(conn, TypeAttachment, is.ID, a.ID)] = d
+	}
+	return docs
+}
+
+const facetSep = "\x1f"
+
+func facetTerms(typ, project, status, issueType string) []string {
+	out := []string{"type" + facetSep + typ}
+	for _, f := range [][2]string{{"project", project}, {"status", status}, {"issuetype", issueType}} {
+		if f[1] != "" {
+			out = append(out, f[0]+facetSep+f[1])
+		}
+	}
+	return out
+}
+
+func projectKey(is *switchyard.Issue) string {
+	if is.ProjectKey != "" {
+		return is.ProjectKey
+	}
+	// Derive it from the issue key (PROJ-123) when the caller did not set it.
+	if i := strings.LastIndexByte(is.Key, '-'); i > 0 {
+		return is.Key[:i]
+	}
+	return ""
+}
+
+// levelTerm scopes a security level id by its project: the same level can be
+// shared by projects through one scheme, while its projectRole members resolve
+// per project.
+func levelTerm(projectID, levelID string) string {
+	if levelID == "" {
+		return levelNone
+	}
+	return projectID + "/" + levelID
+}
+
+// visibilityTerm encodes a comment restriction. Unknown restriction types get a
+// term no viewer is ever given, so they fail closed.
+func visibilityTerm(projectID string, v *switchyard.Visibility) string {
+	if v == nil || (v.Type == "" && v.Identifier == "" && v.Value == "") {
+		return visNone
+	}
+	switch v.Type {
+	case "group":
+		if v.Identifier != "" {
+			return "g:" + v.Identifier
+		}
+		return "gn:" + v.Value
+	case "role":
+		name := v.Identifier
+		if name == "" {
+			name = v.Value
+		}
+		return roleVisTerm(projectID, name)
+	}
+	return "unknown:" + v.Type
+}
+
+func roleVisTerm(projectID, roleName string) string { return "r:" + projectID + ":" + roleName }
+
+func customFieldTerms(cf map[string][]string) []string {
+	var out []string
+	for field, vals := range cf {
+		for _, v := range vals {
+			if v != "" {
+				out = append(out, cfTerm(field, v))
+			}
+		}
+	}
+	return out
+}
+
+func cfTerm(field, value string) string { return field + "=" + value }
+
+func setStr(d document, field, v string) {
+	if v != "" {
+		d[field] = v
+	}
+}
+
+// setBody indexes the whole text but stores only its head: snippets come from
+// the head, the full text stays in the store (index size).
+func setBody(d document, text string) {
+	if text == "" {
+		return
+	}
+	d[fBody] = text
+	d[fHead] = truncate(text, snippetLen)
+}
+
+// setTime sets the updated day (indexed) and time (stored).
+func setTime(d document, t time.Time) {
+	if !t.IsZero() {
+		d[fUpdatedDay] = dayTerm(t)
+		d[fUpdated] = t.UTC().Format(time.RFC3339Nano)
+	}
+}
+
+func dayTerm(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}

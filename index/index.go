@@ -1,0 +1,127 @@
+// Package index is Switchyard's bleve index: one document per issue, comment and
+// attachment, scoped by connection, and search that returns only what a given
+// Jira user may see. Documents carry the permission facts of their issue
+// (project, security level, reporter, assignee, picker custom fields, comment
+// visibility); who holds which group, role, grant or level member is applied at
+// query time, so identity changes need no re-index.
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"switchyard"
+)
+
+// mappingVersion changes whenever documents or the mapping change shape; an
+// index written by another version must be rebuilt (full sync).
+const mappingVersion = "switchyard-index-1"
+
+var internalVersionKey = []byte("switchyard.mapping")
+
+// Index is a bleve index on disk (or in memory for tests). It is safe for
+// concurrent use; writes are serialized so that replacing an issue's
+// documents is atomic with respect to other writers.
+type Index struct {
+	path    string
+	bleve   bleve.Index
+	mapping *mapping.IndexMappingImpl
+
+	// Source resolves viewers and permission data for Search requests that
+	// name a user (AsUser). Set it before the first such search.
+	Source PermissionSource
+
+	writeMu sync.Mutex
+	filters filterCache
+}
+
+// Open opens the index at path, creating it when it does not exist.
+func Open(path string) (*Index, error) {
+	if path == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "index path", "must not be empty")
+	}
+	m, err := newMapping()
+	if err != nil {
+		return nil, fmt.Errorf("index mapping: %w", err)
+	}
+	var b bleve.Index
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		b, err = bleve.NewUsing(path, m, scorch.Name, scorch.Name, nil)
+		if err != nil {
+			return nil, fmt.Errorf("create index %s: %w", path, err)
+		}
+		if err := b.SetInternal(internalVersionKey, []byte(mappingVersion)); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("create index %s: %w", path, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	} else {
+		b, err = bleve.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("open index %s: %w", path, err)
+		}
+		v, err := b.GetInternal(internalVersionKey)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("open index %s: %w", path, err)
+		}
+		if string(v) != mappingVersion {
+			b.Close()
+			return nil, switchyard.Errorf(switchyard.ErrInvalid,
+				"index %s was written by another version (%q, want %q): remove it and run a full sync", path, v, mappingVersion)
+		}
+	}
+	return &Index{path: path, bleve: b, mapping: m}, nil
+}
+
+// OpenMem opens an index that lives in memory only (tests).
+func OpenMem() (*Index, error) {
+	m, err := newMapping()
+	if err != nil {
+		return nil, fmt.Errorf("index mapping: %w", err)
+	}
+	b, err := bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create memory index: %w", err)
+	}
+	return &Index{bleve: b, mapping: m}, nil
+}
+
+// Path is where the index lives on disk ("" in memory).
+func (idx *Index) Path() string { return idx.path }
+
+// Close closes the index.
+func (idx *Index) Close() error {
+	if idx == nil || idx.bleve == nil {
+		return nil
+	}
+	return idx.bleve.Close()
+}
+
+// Compact merges the index's segments into one, which makes searches faster
+// and the index smaller. The sync engine calls it after a full sync; it is
+// safe while searches run.
+func (idx *Index) Compact(ctx context.Context) error {
+	adv, err := idx.bleve.Advanced()
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	opts := mergeplan.SingleSegmentMergePlanOptions
+	if err := s.ForceMerge(ctx, &opts); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	return nil
+}

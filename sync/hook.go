@@ -1,0 +1,20 @@
+package syncer
+
+import (
+	"context"
+
+	"switchyard"
+)
+
+// IssuesHook is told about issues once they are committed to the store and
+// the index (sync pages and webhook refreshes), e.g. so that the runbook
+// pipeline can take in new tickets. It runs on the sync goroutine: it must be
+// quick (hand long work off) and must not fail the sync.
+type IssuesHook func(ctx context.Context, conn string, issues []switchyard.Issue)
+
+// committed hands committed issues to the hook, if any.
+func (e *Engine) committed(ctx context.Context, conn string, issues []switchyard.Issue) {
+	if e.onIssues != nil && len(issues) > 0 {
+		e.onIssues(ctx, conn, issues)
+	}
+}
