@@ -235,6 +235,9 @@ func TestConsoleInChromium(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	screenshot(t, ctx, dir, "08-approvals-decided")
+	if n := simRunComments(e, visible.Key); n != 1 {
+		t.Fatalf("%d write-back comments on %s, want 1", n, visible.Key)
+	}
 	// Deciding again is refused (first decision wins), shown as an error.
 	if r := e.do("POST", "/api/v1/approvals/"+id+"/decision", e.admin, map[string]string{"decision": "deny", "approver": "dave@example.com"}); r.status != 409 {
 		t.Fatalf("second decision: %d %s", r.status, r.raw)

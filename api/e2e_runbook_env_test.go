@@ -65,3 +65,18 @@ func (e *env) simIssueKeys(n int) []string {
 	}
 	return keys
 }
+
+// simRunComments counts the write-back comments (those carrying the run
+// property) on a simulator issue.
+func simRunComments(e *env, key string) int {
+	w := e.sim.World()
+	w.RLock()
+	defer w.RUnlock()
+	n := 0
+	for _, c := range w.IssueByKey(key).Comments {
+		if _, ok := c.Properties[runbook.CommentProperty]; ok {
+			n++
+		}
+	}
+	return n
+}

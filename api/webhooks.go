@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"switchyard"
+	syncer "switchyard/sync"
 )
 
 // deliveryTTL outlasts Jira's retry window, so a late repeat is still a repeat.
@@ -294,8 +295,10 @@ func (q *webhookQueue) work(ctx context.Context, s *Server) {
 			if j.delete && j.issueID != "" {
 				err = s.opts.Engine.RemoveIssue(ctx, j.conn, j.issueID)
 			} else {
-				// RefreshIssue also removes an issue Jira no longer has.
-				err = s.opts.Engine.RefreshIssue(ctx, j.conn, j.ref())
+				// RefreshIssue also removes an issue Jira no longer has; the
+				// refreshed issue reaches the runbook triggers (sync's
+				// OnIssues hook) marked as webhook-delivered.
+				err = s.opts.Engine.RefreshIssue(syncer.WithOrigin(ctx, "webhook"), j.conn, j.ref())
 			}
 			outcome := "ok"
 			if err != nil {

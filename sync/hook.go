@@ -18,3 +18,19 @@ func (e *Engine) committed(ctx context.Context, conn string, issues []switchyard
 		e.onIssues(ctx, conn, issues)
 	}
 }
+
+type originKey struct{}
+
+// WithOrigin names where a refresh came from ("webhook") for the hook;
+// Origin reads it back ("sync" when unnamed).
+func WithOrigin(ctx context.Context, origin string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
+}
+
+// Origin is the origin named by WithOrigin, or "sync".
+func Origin(ctx context.Context) string {
+	if o, ok := ctx.Value(originKey{}).(string); ok && o != "" {
+		return o
+	}
+	return "sync"
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -66,5 +67,25 @@ func TestDemoOnceTwice(t *testing.T) {
 	}
 	if keys[0] != keys[1] {
 		t.Errorf("the second run printed a new admin key instead of reusing the first")
+	}
+}
+
+func TestDemoAddrFallsBackWhenBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().String()
+	var out bytes.Buffer
+	got, err := demoAddr(busy, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == busy || !strings.HasPrefix(got, "127.0.0.1:") || !strings.Contains(out.String(), busy+" is busy") {
+		t.Errorf("demoAddr(%s) = %s, printed %q", busy, got, out.String())
+	}
+	if _, err := demoAddr("256.0.0.1:1", &out); err == nil {
+		t.Error("an address that cannot be listened on gave no error")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"switchyard/connector"
 	"switchyard/runbook"
 	"switchyard/store"
+	syncer "switchyard/sync"
 )
 
 // runbookEnv is the ticket pipeline built from the configuration: the
@@ -204,7 +205,7 @@ func (h *issueHook) set(in *issueIngester) { h.p.Store(in) }
 // onIssues is the engine's OnIssues callback.
 func (h *issueHook) onIssues(ctx context.Context, conn string, issues []switchyard.Issue) {
 	if in := h.p.Load(); in != nil {
-		in.ingest(ctx, conn, issues, "sync")
+		in.ingest(ctx, conn, issues, syncer.Origin(ctx))
 	}
 }
 
