@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	jira "github.com/andygrunwald/go-jira"
 
@@ -220,29 +221,99 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, er
 	if groupID == "" {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "groupId", "is empty")
 	}
-	var ids []string
-	for start := 0; ; {
-		q := url.Values{}
-		if c.dc() {
-			q.Set("groupname", groupID)
-		} else {
-			q.Set("groupId", groupID)
-		}
-		q.Set("includeInactiveUsers", "true")
-		q.Set("startAt", strconv.Itoa(start))
-		q.Set("maxResults", strconv.Itoa(c.page(memberPage)))
-		var p pageBean[jira.User]
-		if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/group/member"}, http.MethodGet, c.v()+"/group/member?"+q.Encode(), nil, &p); err != nil {
+	first, err := c.groupMemberPage(ctx, groupID, 0)
+	if err != nil {
+		return nil, err
+	}
+	pages := [][]jira.User{first.Values}
+	switch start := len(first.Values); {
+	case first.last(0):
+	case first.Total > start:
+		// Jira caps member pages at 50, so a large group is many round trips:
+		// with the total known, fetch the rest at once. The site's shared
+		// limiter and concurrency cap still bound what reaches Jira; a member
+		// added meanwhile is picked up by the next identity sync.
+		rest, err := c.groupMemberPages(ctx, groupID, start, len(first.Values), first.Total)
+		if err != nil {
 			return nil, err
 		}
-		for _, u := range p.Values {
-			ids = append(ids, userID(u))
+		pages = append(pages, rest...)
+	default:
+		// No total: page on until Jira says this is the last page.
+		for last := false; !last; {
+			p, err := c.groupMemberPage(ctx, groupID, start)
+			if err != nil {
+				return nil, err
+			}
+			pages = append(pages, p.Values)
+			last = p.last(start)
+			start += len(p.Values)
 		}
-		if p.last(start) {
-			return ids, nil
-		}
-		start += len(p.Values)
 	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, page := range pages {
+		for _, u := range page {
+			id := userID(u)
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
+}
+
+func (c *Client) groupMemberPage(ctx context.Context, groupID string, start int) (pageBean[jira.User], error) {
+	q := url.Values{}
+	if c.dc() {
+		q.Set("groupname", groupID)
+	} else {
+		q.Set("groupId", groupID)
+	}
+	q.Set("includeInactiveUsers", "true")
+	q.Set("startAt", strconv.Itoa(start))
+	q.Set("maxResults", strconv.Itoa(c.page(memberPage)))
+	var p pageBean[jira.User]
+	err := c.do(ctx, call{endpoint: "GET " + c.v() + "/group/member"}, http.MethodGet, c.v()+"/group/member?"+q.Encode(), nil, &p)
+	return p, err
+}
+
+// groupMemberPages fetches the pages from start to total concurrently and
+// returns them in order.
+func (c *Client) groupMemberPages(ctx context.Context, groupID string, start, size, total int) ([][]jira.User, error) {
+	if size <= 0 {
+		size = 1
+	}
+	var offsets []int
+	for o := start; o < total; o += size {
+		offsets = append(offsets, o)
+	}
+	out := make([][]jira.User, len(offsets))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		sem   = make(chan struct{}, max(1, c.opts.Concurrency))
+	)
+	for i, o := range offsets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			p, err := c.groupMemberPage(ctx, groupID, o)
+			if err != nil {
+				once.Do(func() { first = err; cancel() })
+				return
+			}
+			out[i] = p.Values
+		}()
+	}
+	wg.Wait()
+	return out, first
 }
 
 // ApplicationRoles maps each application to the groups whose members use it.

@@ -393,7 +393,7 @@ var corpusTemplates = []ticketTemplate{
 }
 
 var (
-	corpusApps     = []string{"Salesforce", "Workday", "SAP", "Okta", "Confluence", "GitLab", "ServiceNow", "Zoom", "Slack", "Microsoft Teams", "SharePoint", "Tableau", "NetSuite", "Jenkins", "the intranet"}
+	corpusApps     = []string{"Salesforce", "Workday", "SAP", "Okta", "Confluence", "GitLab", "ServiceNow", "Zoom", "Slack", "Microsoft Teams", "SharePoint", "Tableau", "NetSuite", "Jenkins", "Intranet"}
 	corpusDevices  = []string{"ThinkPad T14", "MacBook Pro 14\"", "Dell Latitude 7440", "Surface Laptop 5", "HP EliteBook 840"}
 	corpusHosts    = []string{"db-prod-03", "app-eu-12", "build-agent-7", "fs01.corp.example.com", "k8s-node-21", "mail-relay-2", "ldap01"}
 	corpusSites    = []string{"London", "Berlin", "Austin", "Singapore", "Toronto", "Lisbon"}
