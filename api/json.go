@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"switchyard"
@@ -50,6 +51,30 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) e
 	return nil
 }
 
+// jsonKind names a Go type the way a JSON client thinks of it, so that error
+// messages never show internal type names.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "a valid value"
+}
+
 func jsonError(err error, maxBytes int64) error {
 	var (
 		mbe *http.MaxBytesError
@@ -66,7 +91,7 @@ func jsonError(err error, maxBytes int64) error {
 		if field == "" {
 			field = "body"
 		}
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, field, "must be %s, not %s", te.Type, te.Value)
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, field, "must be %s, not %s", jsonKind(te.Type), te.Value)
 	case errors.Is(err, io.EOF):
 		return switchyard.Errorf(switchyard.ErrInvalid, "request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -399,6 +399,10 @@ func (db *DB) wrap(op string, err error) error {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_FULL:
 			return fmt.Errorf("store %s: %s: disk full (free space on the volume holding the database): %w", db.path, op, err)
+		case sqlite3.SQLITE_IOERR:
+			// A full volume often surfaces as an I/O error rather than
+			// SQLITE_FULL: growing the -shm file (IOERR_SHMSIZE) or a write.
+			return fmt.Errorf("store %s: %s: disk I/O error (check that the volume holding the database is not full and is healthy): %w", db.path, op, err)
 		case sqlite3.SQLITE_READONLY:
 			return fmt.Errorf("store %s: %s: database is read-only (check the file's and directory's permissions): %w", db.path, op, err)
 		case sqlite3.SQLITE_CANTOPEN:
