@@ -31,6 +31,14 @@ func (s *Service) load(ctx context.Context, tr store.TicketRun) (Run, error) {
 	} else if !errors.Is(err, switchyard.ErrNotFound) {
 		return run, err
 	}
+	// Outbox items before notes: a write-back completes its item and records
+	// its note in one transaction, so an item read as done guarantees the
+	// note is visible to the later read (the reverse order could show a done
+	// write-back without its comment id).
+	items, err := s.db.OutboxByKeyPrefix(ctx, runKeyPrefix(run.ID))
+	if err != nil {
+		return run, err
+	}
 	notes, err := s.db.RunNotes(ctx, run.ID)
 	if err != nil {
 		return run, err
@@ -40,10 +48,6 @@ func (s *Service) load(ctx context.Context, tr store.TicketRun) (Run, error) {
 		if json.Unmarshal(raw, &e) == nil {
 			run.Execution = &e
 		}
-	}
-	items, err := s.db.OutboxByKeyPrefix(ctx, runKeyPrefix(run.ID))
-	if err != nil {
-		return run, err
 	}
 	for _, it := range items {
 		var p itemPayload
