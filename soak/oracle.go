@@ -91,8 +91,8 @@ func (v *visibility) check(account, issueID, commentID, key, typ string) {
 		return
 	}
 	if len(v.bad) < 1000 {
-		v.bad = append(v.bad, fmt.Sprintf("search as %s returned %s %s (issue %s, comment %q) that the oracle never allowed; now %s; issue history [%s]; account history [%s]",
-			account, typ, key, issueID, commentID, v.describe(account, issueID),
+		v.bad = append(v.bad, fmt.Sprintf("+%.1fs search as %s returned %s %s (issue %s, comment %q) that the oracle never allowed; now %s; issue history [%s]; account history [%s]",
+			time.Since(v.start).Seconds(), account, typ, key, issueID, commentID, v.describe(account, issueID),
 			strings.Join(v.history[issueID], "; "), strings.Join(v.history[account], "; ")))
 	}
 }

@@ -428,3 +428,19 @@ func (db *DB) Counts(ctx context.Context, conn string) (Counts, error) {
 	}
 	return c, nil
 }
+
+// IssueUpdatedMS returns the stored issue's Jira updated time (epoch ms) and
+// whether the issue is stored. The sync uses it inside the commit transaction
+// so that a page fetched earlier never overwrites a newer version written
+// meanwhile (by a webhook refresh, for instance).
+func (tx *Tx) IssueUpdatedMS(ctx context.Context, conn, id string) (int64, bool, error) {
+	var ms int64
+	err := tx.queryRow(ctx, `SELECT updated_ms FROM issues WHERE conn = ? AND id = ?`, conn, id).Scan(&ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("issue %s updated: %w", id, err)
+	}
+	return ms, true, nil
+}

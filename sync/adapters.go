@@ -249,14 +249,24 @@ func (a storeAdapter) Projects(ctx context.Context, conn string) ([]switchyard.P
 	return a.db.Projects(ctx, conn)
 }
 
-func (a storeAdapter) CommitIssues(ctx context.Context, conn string, issues []switchyard.Issue, outcomes map[string]Extraction, gen int64) error {
-	return a.db.Tx(ctx, func(tx *store.Tx) error {
+func (a storeAdapter) CommitIssues(ctx context.Context, conn string, issues []switchyard.Issue, outcomes map[string]Extraction, gen int64) ([]switchyard.Issue, error) {
+	var written []switchyard.Issue
+	err := a.db.Tx(ctx, func(tx *store.Tx) error {
+		written = written[:0]
 		ids := make([]string, 0, len(issues))
 		for _, is := range issues {
+			ids = append(ids, is.ID)
+			stored, ok, err := tx.IssueUpdatedMS(ctx, conn, is.ID)
+			if err != nil {
+				return err
+			}
+			if ok && stored > is.Updated.UnixMilli() {
+				continue // a newer version is already stored; this page is stale for it
+			}
 			if err := tx.PutIssue(ctx, conn, is); err != nil {
 				return err
 			}
-			ids = append(ids, is.ID)
+			written = append(written, is)
 			for _, att := range is.Attachments {
 				o, ok := outcomes[att.ID]
 				if !ok {
@@ -281,6 +291,10 @@ func (a storeAdapter) CommitIssues(ctx context.Context, conn string, issues []sw
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return written, nil
 }
 
 func (a storeAdapter) DeleteIssues(ctx context.Context, conn string, ids []string) error {

@@ -41,10 +41,11 @@ func (s *session) retryPending(ctx context.Context, st *StageStats) error {
 		if err != nil {
 			return err
 		}
-		if err := s.e.store.CommitIssues(ctx, s.c.Name, issues, outcomes, 0); err != nil {
+		written, err := s.e.store.CommitIssues(ctx, s.c.Name, issues, outcomes, 0)
+		if err != nil {
 			return fmt.Errorf("store issues: %w", err)
 		}
-		if err := s.e.index.IndexIssues(ctx, s.c.Name, issues); err != nil {
+		if err := s.e.index.IndexIssues(ctx, s.c.Name, written); err != nil {
 			return fmt.Errorf("index issues: %w", err)
 		}
 	}

@@ -327,14 +327,15 @@ func (s *session) complete(ctx context.Context, issues []switchyard.Issue) (map[
 func (s *session) commit(ctx context.Context, projectID string, issues []switchyard.Issue, outcomes map[string]Extraction, clamp int64, st *StageStats) error {
 	if len(issues) > 0 {
 		t0 := time.Now()
-		if err := s.e.store.CommitIssues(ctx, s.c.Name, issues, outcomes, s.gen); err != nil {
+		written, err := s.e.store.CommitIssues(ctx, s.c.Name, issues, outcomes, s.gen)
+		if err != nil {
 			return fmt.Errorf("store issues: %w", err)
 		}
 		t1 := time.Now()
-		if err := s.e.index.IndexIssues(ctx, s.c.Name, issues); err != nil {
+		if err := s.e.index.IndexIssues(ctx, s.c.Name, written); err != nil {
 			return fmt.Errorf("index issues: %w", err)
 		}
-		s.e.committed(ctx, s.c.Name, issues)
+		s.e.committed(ctx, s.c.Name, written)
 		s.e.log.Debug("page committed", "connection", s.c.Name, "project", projectID, "issues", len(issues),
 			"store", t1.Sub(t0), "index", time.Since(t1))
 	}

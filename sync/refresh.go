@@ -49,13 +49,14 @@ func (e *Engine) RefreshIssue(ctx context.Context, conn, issueKeyOrID string) er
 	if err != nil {
 		return fmt.Errorf("refresh %s: %w", issueKeyOrID, err)
 	}
-	if err := e.store.CommitIssues(ctx, conn, issues, outcomes, 0); err != nil {
+	written, err := e.store.CommitIssues(ctx, conn, issues, outcomes, 0)
+	if err != nil {
 		return fmt.Errorf("refresh %s: store: %w", issueKeyOrID, err)
 	}
-	if err := e.index.IndexIssues(ctx, conn, issues); err != nil {
+	if err := e.index.IndexIssues(ctx, conn, written); err != nil {
 		return fmt.Errorf("refresh %s: index: %w", issueKeyOrID, err)
 	}
-	e.committed(ctx, conn, issues)
+	e.committed(ctx, conn, written)
 	return nil
 }
 

@@ -99,8 +99,11 @@ type Store interface {
 	// CommitIssues writes a page in one transaction: the issues with their
 	// comments and attachments (replacing what was stored for each), the
 	// attachments' extraction outcomes, and, when gen > 0, marks the issues
-	// seen by that mark-and-sweep generation.
-	CommitIssues(ctx context.Context, conn string, issues []switchyard.Issue, outcomes map[string]Extraction, gen int64) error
+	// seen by that mark-and-sweep generation. An issue whose stored version is
+	// newer (a webhook refresh landed while this page was in flight) is left as
+	// it is, but still marked seen. It returns the issues it wrote, which are
+	// the ones to index.
+	CommitIssues(ctx context.Context, conn string, issues []switchyard.Issue, outcomes map[string]Extraction, gen int64) ([]switchyard.Issue, error)
 	// DeleteIssues removes issues with their comments and attachments.
 	DeleteIssues(ctx context.Context, conn string, ids []string) error
 	// Issue returns one stored issue (by id or key) with comments and
