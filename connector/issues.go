@@ -24,8 +24,40 @@ var issueFields = []string{"summary", "description", "issuetype", "status", "pri
 // fields is the field list of issue reads: the standard ones, the custom
 // fields of Options, and every user/group custom field a permission grant or
 // security level referenced so far (the sync reads those before issues).
-func (c *Client) fields() []string {
-	return append(append([]string(nil), issueFields...), c.customFields()...)
+func (c *Client) fields(opts ...FetchOption) []string {
+	all := append(append([]string(nil), issueFields...), c.customFields()...)
+	var fc fetchConfig
+	for _, o := range opts {
+		o(&fc)
+	}
+	if len(fc.without) == 0 {
+		return all
+	}
+	out := all[:0]
+	for _, f := range all {
+		if !fc.without[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// FetchOption adjusts which fields an issue read asks Jira for.
+type FetchOption func(*fetchConfig)
+
+type fetchConfig struct{ without map[string]bool }
+
+// WithoutFields leaves fields (e.g. "comment", "attachment") out of the
+// request, so content a sync filter excludes is never downloaded.
+func WithoutFields(names ...string) FetchOption {
+	return func(fc *fetchConfig) {
+		if fc.without == nil {
+			fc.without = map[string]bool{}
+		}
+		for _, n := range names {
+			fc.without[n] = true
+		}
+	}
 }
 
 func (c *Client) customFields() []string {
@@ -347,7 +379,7 @@ func (c *Client) ApproximateCount(ctx context.Context, jql string) (int, error) 
 
 // BulkFetch hydrates up to 100 issues by id or key. Issues that no longer
 // exist or are not visible are simply absent from the result.
-func (c *Client) BulkFetch(ctx context.Context, ids []string) ([]switchyard.Issue, error) {
+func (c *Client) BulkFetch(ctx context.Context, ids []string, opts ...FetchOption) ([]switchyard.Issue, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -363,12 +395,12 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string) ([]switchyard.Issu
 			}
 		}
 		var r dcSearchResult
-		if err := c.dcSearch(ctx, "id in ("+strings.Join(ids, ",")+") ORDER BY id", 0, len(ids), c.fields(), &r); err != nil {
+		if err := c.dcSearch(ctx, "id in ("+strings.Join(ids, ",")+") ORDER BY id", 0, len(ids), c.fields(opts...), &r); err != nil {
 			return nil, err
 		}
 		beans = r.Issues
 	} else {
-		body := map[string]any{"issueIdsOrKeys": ids, "fields": c.fields()}
+		body := map[string]any{"issueIdsOrKeys": ids, "fields": c.fields(opts...)}
 		var r struct {
 			Issues []issueJSON `json:"issues"`
 		}
@@ -407,7 +439,7 @@ func (c *Client) dcSearch(ctx context.Context, jql string, startAt, max int, fie
 // total: the Data Center listing path (it fails past 10,000 results, so the
 // caller pages by updated/id windows). Jira Cloud removed it: there it
 // returns an error wrapping ErrGone.
-func (c *Client) Search(ctx context.Context, jql string, startAt, max int) (issues []switchyard.Issue, total int, err error) {
+func (c *Client) Search(ctx context.Context, jql string, startAt, max int, opts ...FetchOption) (issues []switchyard.Issue, total int, err error) {
 	if startAt < 0 {
 		return nil, 0, switchyard.FieldErrorf(switchyard.ErrInvalid, "startAt", "must not be negative, got %d", startAt)
 	}
@@ -415,7 +447,7 @@ func (c *Client) Search(ctx context.Context, jql string, startAt, max int) (issu
 		max = c.page(dcSearchPage)
 	}
 	var r dcSearchResult
-	if err := c.dcSearch(ctx, jql, startAt, max, c.fields(), &r); err != nil {
+	if err := c.dcSearch(ctx, jql, startAt, max, c.fields(opts...), &r); err != nil {
 		return nil, 0, err
 	}
 	for _, b := range r.Issues {

@@ -31,8 +31,8 @@ type JiraClient interface {
 	SecurityLevels(ctx context.Context, projectKey string) ([]switchyard.SecurityLevel, error)
 	SearchIDs(ctx context.Context, jql, pageToken string, max int) (ids []string, next string, err error)
 	ApproximateCount(ctx context.Context, jql string) (int, error)
-	BulkFetch(ctx context.Context, ids []string) ([]switchyard.Issue, error)
-	Search(ctx context.Context, jql string, startAt, max int) (issues []switchyard.Issue, total int, err error)
+	BulkFetch(ctx context.Context, ids []string, opts ...connector.FetchOption) ([]switchyard.Issue, error)
+	Search(ctx context.Context, jql string, startAt, max int, opts ...connector.FetchOption) (issues []switchyard.Issue, total int, err error)
 	Issue(ctx context.Context, idOrKey string) (switchyard.Issue, error)
 	Comments(ctx context.Context, issueKey string, fn func([]switchyard.Comment) error) error
 	AttachmentContent(ctx context.Context, id string, max int64) (io.ReadCloser, error)
@@ -164,8 +164,24 @@ func strip(is *switchyard.Issue, f Fields) {
 	}
 }
 
+// excluded names the issue fields a sync filter leaves out, so that Jira never
+// sends them (strip still drops anything a server sends regardless).
+func excluded(f Fields) []connector.FetchOption {
+	var without []string
+	if !f.Comments {
+		without = append(without, "comment")
+	}
+	if !f.Attachments {
+		without = append(without, "attachment")
+	}
+	if len(without) == 0 {
+		return nil
+	}
+	return []connector.FetchOption{connector.WithoutFields(without...)}
+}
+
 func (j *jiraAdapter) BulkFetch(ctx context.Context, ids []string, f Fields) ([]switchyard.Issue, error) {
-	issues, err := j.client().BulkFetch(ctx, ids)
+	issues, err := j.client().BulkFetch(ctx, ids, excluded(f)...)
 	for i := range issues {
 		strip(&issues[i], f)
 	}
@@ -173,7 +189,7 @@ func (j *jiraAdapter) BulkFetch(ctx context.Context, ids []string, f Fields) ([]
 }
 
 func (j *jiraAdapter) SearchIssues(ctx context.Context, jql string, startAt, max int, f Fields) ([]switchyard.Issue, int, error) {
-	issues, total, err := j.client().Search(ctx, jql, startAt, max)
+	issues, total, err := j.client().Search(ctx, jql, startAt, max, excluded(f)...)
 	for i := range issues {
 		strip(&issues[i], f)
 	}
