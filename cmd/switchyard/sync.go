@@ -398,7 +398,11 @@ func printRunSummary(w io.Writer, rs syncer.RunStats) {
 	if rs.Error != "" {
 		status = "FAILED: " + rs.Error
 	}
-	fmt.Fprintf(w, "%s: %s sync (%s) in %s: %s\n", rs.Connection, kind, rs.Reason, rs.Duration().Round(time.Millisecond), status)
+	why := ""
+	if rs.Reason != "" && rs.Reason != kind {
+		why = " (" + rs.Reason + ")"
+	}
+	fmt.Fprintf(w, "%s: %s sync%s in %s: %s\n", rs.Connection, kind, why, rs.Duration().Round(time.Millisecond), status)
 	secs := rs.Duration().Seconds()
 	rate := 0.0
 	if secs > 0 {
