@@ -210,7 +210,13 @@ func TestConsoleInChromium(t *testing.T) {
 	// An approver approves, by keyboard: focus the button and press Enter.
 	run("approver: carol", chromedp.SetValue(chromedp.CSS("#approver"), rbApprover), chromedp.Click(chromedp.CSS("#approver-save")),
 		chromedp.WaitVisible(chromedp.CSS("#approver-current")))
-	if s := text("#approver-current"); s != rbApprover {
+	// #approver-current is already visible (showing the reporter) before the
+	// form's reload lands, so give the new page time to arrive.
+	s := text("#approver-current")
+	for deadline := time.Now().Add(10 * time.Second); s != rbApprover && time.Now().Before(deadline); s = text("#approver-current") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s != rbApprover {
 		t.Fatalf("deciding as %q", s)
 	}
 	screenshot(t, ctx, dir, "07-approvals-pending")
