@@ -78,11 +78,16 @@ func (s *Server) auditTimes(rw http.ResponseWriter, r *http.Request) (from, to t
 	return from, to, true
 }
 
-func (s *Server) auditRecordsCloud(rw http.ResponseWriter, r *http.Request) {
+// serveAudit runs what the Cloud and Data Center audit endpoints share: the
+// permission check, paging (defLimit when unset), the time window and the text
+// filter read from query parameter filterParam. write renders the records (all
+// matches and the requested page) under the world read lock.
+func (s *Server) serveAudit(rw http.ResponseWriter, r *http.Request, defLimit int, filterParam string,
+	write func(v *view, all, page []AuditRecord, offset, limit int)) {
 	if s.auditForbidden(rw) {
 		return
 	}
-	offset, limit, ok := pageParams(rw, r, "offset", "limit", 1000, auditLimitMax)
+	offset, limit, ok := pageParams(rw, r, "offset", "limit", defLimit, auditLimitMax)
 	if !ok {
 		return
 	}
@@ -93,69 +98,62 @@ func (s *Server) auditRecordsCloud(rw http.ResponseWriter, r *http.Request) {
 	v := s.view(r)
 	s.world.RLock()
 	defer s.world.RUnlock()
-	all := v.auditRecords(from, to, r.URL.Query().Get("filter"))
-	recs := []any{}
-	for _, a := range slicePage(all, offset, limit) {
-		rec := map[string]any{
-			"id":              a.ID,
-			"summary":         a.Summary,
-			"created":         jiraTime(a.Created),
-			"category":        a.Category,
-			"eventSource":     "",
-			"remoteAddress":   "127.0.0.1",
-			"objectItem":      map[string]any{"id": a.ObjectID, "name": a.Name, "typeName": a.TypeName},
-			"associatedItems": []any{},
-			"changedValues":   []any{},
+	all := v.auditRecords(from, to, r.URL.Query().Get(filterParam))
+	write(v, all, slicePage(all, offset, limit), offset, limit)
+}
+
+func (s *Server) auditRecordsCloud(rw http.ResponseWriter, r *http.Request) {
+	s.serveAudit(rw, r, 1000, "filter", func(v *view, all, page []AuditRecord, offset, limit int) {
+		recs := []any{}
+		for _, a := range page {
+			rec := map[string]any{
+				"id":              a.ID,
+				"summary":         a.Summary,
+				"created":         jiraTime(a.Created),
+				"category":        a.Category,
+				"eventSource":     "",
+				"remoteAddress":   "127.0.0.1",
+				"objectItem":      map[string]any{"id": a.ObjectID, "name": a.Name, "typeName": a.TypeName},
+				"associatedItems": []any{},
+				"changedValues":   []any{},
+			}
+			if a.Author != "" {
+				rec["authorKey"] = a.Author
+			}
+			recs = append(recs, rec)
 		}
-		if a.Author != "" {
-			rec["authorKey"] = a.Author
-		}
-		recs = append(recs, rec)
-	}
-	apiJSON(rw, http.StatusOK, map[string]any{"offset": offset, "limit": limit, "total": len(all), "records": recs})
+		apiJSON(rw, http.StatusOK, map[string]any{"offset": offset, "limit": limit, "total": len(all), "records": recs})
+	})
 }
 
 // auditEventsDC serves Data Center's /rest/auditing/1.0/events.
 func (s *Server) auditEventsDC(rw http.ResponseWriter, r *http.Request) {
-	if s.auditForbidden(rw) {
-		return
-	}
-	offset, limit, ok := pageParams(rw, r, "offset", "limit", 200, auditLimitMax)
-	if !ok {
-		return
-	}
-	from, to, ok := s.auditTimes(rw, r)
-	if !ok {
-		return
-	}
-	v := s.view(r)
-	s.world.RLock()
-	defer s.world.RUnlock()
-	all := v.auditRecords(from, to, r.URL.Query().Get("search"))
-	ents := []any{}
-	for _, a := range slicePage(all, offset, limit) {
-		ent := map[string]any{
-			"id":        a.ID,
-			"timestamp": a.Created.UTC().Format("2006-01-02T15:04:05.000Z"),
-			"type":      map[string]any{"category": a.Category, "action": a.Summary, "categoryI18nKey": a.Category, "actionI18nKey": a.TypeName, "area": "END_USER_ACTIVITY"},
-			"affectedObjects": []any{map[string]any{
-				"id": a.ObjectID, "name": a.Name, "type": "ISSUE",
-			}},
-			"changedValues":   []any{},
-			"extraAttributes": []any{map[string]any{"name": "typeName", "value": a.TypeName}},
-			"source":          "127.0.0.1",
+	s.serveAudit(rw, r, 200, "search", func(v *view, all, page []AuditRecord, offset, limit int) {
+		ents := []any{}
+		for _, a := range page {
+			ent := map[string]any{
+				"id":        a.ID,
+				"timestamp": a.Created.UTC().Format("2006-01-02T15:04:05.000Z"),
+				"type":      map[string]any{"category": a.Category, "action": a.Summary, "categoryI18nKey": a.Category, "actionI18nKey": a.TypeName, "area": "END_USER_ACTIVITY"},
+				"affectedObjects": []any{map[string]any{
+					"id": a.ObjectID, "name": a.Name, "type": "ISSUE",
+				}},
+				"changedValues":   []any{},
+				"extraAttributes": []any{map[string]any{"name": "typeName", "value": a.TypeName}},
+				"source":          "127.0.0.1",
+			}
+			if u := v.user(a.Author); u != nil {
+				ent["author"] = map[string]any{"id": a.Author, "name": u["displayName"], "type": "user"}
+			}
+			ents = append(ents, ent)
 		}
-		if u := v.user(a.Author); u != nil {
-			ent["author"] = map[string]any{"id": a.Author, "name": u["displayName"], "type": "user"}
-		}
-		ents = append(ents, ent)
-	}
-	next := offset + len(ents)
-	apiJSON(rw, http.StatusOK, map[string]any{
-		"entities": ents,
-		"pagingInfo": map[string]any{
-			"offset": offset, "limit": limit, "size": len(ents), "lastPage": next >= len(all),
-			"nextPageOffset": next,
-		},
+		next := offset + len(ents)
+		apiJSON(rw, http.StatusOK, map[string]any{
+			"entities": ents,
+			"pagingInfo": map[string]any{
+				"offset": offset, "limit": limit, "size": len(ents), "lastPage": next >= len(all),
+				"nextPageOffset": next,
+			},
+		})
 	})
 }

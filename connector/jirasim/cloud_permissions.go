@@ -116,9 +116,8 @@ func (s *Server) projectPermissionScheme(rw http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) permissionSchemeGet(rw http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("schemeId")
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		apiError(rw, http.StatusBadRequest, "The permission scheme id '"+id+"' is not a number.")
+	id, ok := numericPathID(rw, r, "schemeId", "permission scheme")
+	if !ok {
 		return
 	}
 	ex := parseExpand(r.URL.Query()["expand"]...)
@@ -245,9 +244,8 @@ func (s *Server) securitySchemeMembers(rw http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	id := r.PathValue("schemeId")
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		apiError(rw, http.StatusBadRequest, "The issue security scheme id '"+id+"' is not a number.")
+	id, ok := numericPathID(rw, r, "schemeId", "issue security scheme")
+	if !ok {
 		return
 	}
 	v := s.view(r)

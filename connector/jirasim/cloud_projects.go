@@ -2,7 +2,6 @@ package jirasim
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"switchyard"
@@ -113,9 +112,8 @@ func (s *Server) projectRole(rw http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	id := r.PathValue("id")
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		apiError(rw, http.StatusBadRequest, "The role id '"+id+"' is not a number.")
+	id, ok := numericPathID(rw, r, "id", "role")
+	if !ok {
 		return
 	}
 	role := p.RoleByID(id)

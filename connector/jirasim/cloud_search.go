@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // JQL date literals are read in the user's zone; don't depend on the host's zoneinfo
@@ -120,14 +119,12 @@ func (s *Server) searchJQLPost(rw http.ResponseWriter, r *http.Request) {
 func (s *Server) searchJQLGet(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := searchJQLRequest{JQL: q.Get("jql"), NextPageToken: q.Get("nextPageToken"), Fields: q["fields"], Expand: q.Get("expand"), Properties: q["properties"]}
-	if m := q.Get("maxResults"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil {
-			apiError(rw, http.StatusBadRequest, fmt.Sprintf("maxResults %q is not a number.", m))
-			return
-		}
-		req.MaxResults = &n
+	n, err := optionalIntParam(q, "maxResults")
+	if err != nil {
+		apiError(rw, http.StatusBadRequest, err.Error()+".")
+		return
 	}
+	req.MaxResults = n
 	s.searchJQL(rw, r, req)
 }
 

@@ -174,13 +174,7 @@ func (s *Server) commentPropertyGet(rw http.ResponseWriter, r *http.Request) {
 		apiError(rw, http.StatusNotFound, "Comment does not exist or you do not have permission to see it.")
 		return
 	}
-	key := r.PathValue("propertyKey")
-	val, ok := cm.Properties[key]
-	if !ok {
-		apiError(rw, http.StatusNotFound, "The property with key '"+key+"' does not exist.")
-		return
-	}
-	apiJSON(rw, http.StatusOK, entityProperty{Key: key, Value: val})
+	writeEntityProperty(rw, cm.Properties, r.PathValue("propertyKey"))
 }
 
 func (s *Server) commentPropertyPut(rw http.ResponseWriter, r *http.Request) {
@@ -211,6 +205,16 @@ func (s *Server) commentPropertyPut(rw http.ResponseWriter, r *http.Request) {
 	propertyWritten(rw, existed)
 }
 
+// writeEntityProperty answers a property GET from props, or 404 if key is unset.
+func writeEntityProperty(rw http.ResponseWriter, props map[string]json.RawMessage, key string) {
+	val, ok := props[key]
+	if !ok {
+		apiError(rw, http.StatusNotFound, "The property with key '"+key+"' does not exist.")
+		return
+	}
+	apiJSON(rw, http.StatusOK, entityProperty{Key: key, Value: val})
+}
+
 func propertyWritten(rw http.ResponseWriter, existed bool) {
 	if existed {
 		rw.WriteHeader(http.StatusOK)
@@ -227,13 +231,7 @@ func (s *Server) issuePropertyGet(rw http.ResponseWriter, r *http.Request) {
 	if is == nil {
 		return
 	}
-	key := r.PathValue("propertyKey")
-	val, ok := is.Properties[key]
-	if !ok {
-		apiError(rw, http.StatusNotFound, "The property with key '"+key+"' does not exist.")
-		return
-	}
-	apiJSON(rw, http.StatusOK, entityProperty{Key: key, Value: val})
+	writeEntityProperty(rw, is.Properties, r.PathValue("propertyKey"))
 }
 
 func (s *Server) issuePropertyPut(rw http.ResponseWriter, r *http.Request) {

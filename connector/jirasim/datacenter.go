@@ -3,7 +3,6 @@ package jirasim
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -144,13 +143,9 @@ func (s *Server) dcSearchGet(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := dcSearchRequest{JQL: q.Get("jql"), StartAt: start, Fields: q["fields"], Expand: q["expand"], Properties: q["properties"]}
-	if m := q.Get("maxResults"); m != "" {
-		n, err := strconv.Atoi(m)
-		if err != nil {
-			apiError(rw, http.StatusBadRequest, fmt.Sprintf("maxResults %q is not a number", m))
-			return
-		}
-		req.MaxResults = &n
+	if req.MaxResults, err = optionalIntParam(q, "maxResults"); err != nil {
+		apiError(rw, http.StatusBadRequest, err.Error())
+		return
 	}
 	s.dcSearch(rw, r, req)
 }

@@ -87,6 +87,24 @@ func (w *World) tick() time.Time {
 	return t
 }
 
+// beginWrite takes the write lock, refreshes the index and resolves actor
+// (empty means the admin). The lock is held even on error: callers must
+// defer w.unlockAndDispatch() straight after.
+func (w *World) beginWrite(actor string) (string, error) {
+	w.mu.Lock()
+	w.ensureIndex()
+	return w.resolveActor(actor)
+}
+
+// projectForWrite finds a project by id or key for a mutation. Write lock held.
+func (w *World) projectForWrite(key string) (*SimProject, error) {
+	p := w.ProjectByIDOrKey(key)
+	if p == nil {
+		return nil, notFound("project", key)
+	}
+	return p, nil
+}
+
 func (w *World) resolveActor(actor string) (string, error) {
 	if actor == "" {
 		return w.adminAccountID, nil
@@ -220,10 +238,8 @@ var mimeByExt = map[string]string{
 
 // CreateIssue creates an issue in in.ProjectKey with the next key and id.
 func (w *World) CreateIssue(actor string, in IssueCreate) (*SimIssue, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -314,10 +330,8 @@ func (w *World) CreateIssue(actor string, in IssueCreate) (*SimIssue, error) {
 
 // UpdateIssue changes the given fields of an issue (by key, old key or id).
 func (w *World) UpdateIssue(actor, key string, u IssueUpdate) (*SimIssue, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -453,10 +467,8 @@ func orEmptyMaps(x []map[string]any) []map[string]any {
 // DeleteIssue removes an issue, records ISSUE_DELETE in the audit log (the key
 // in objectItem.name, as Jira does) and lists the key in Deleted.
 func (w *World) DeleteIssue(actor, key string) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
@@ -513,10 +525,8 @@ func (w *World) checkVisibility(p *SimProject, v *switchyard.Visibility) (*switc
 
 // AddComment adds a comment (ADF body) with an optional visibility.
 func (w *World) AddComment(actor, key string, body json.RawMessage, vis *switchyard.Visibility) (*SimComment, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -551,10 +561,8 @@ func (w *World) AddComment(actor, key string, body json.RawMessage, vis *switchy
 // UpdateComment replaces a comment's body (nil keeps it) and its visibility
 // (nil makes it public, as a Jira edit without visibility does).
 func (w *World) UpdateComment(actor, key, commentID string, body json.RawMessage, vis *switchyard.Visibility) (*SimComment, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -588,10 +596,8 @@ func (w *World) UpdateComment(actor, key, commentID string, body json.RawMessage
 
 // DeleteComment removes a comment.
 func (w *World) DeleteComment(actor, key, commentID string) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
@@ -612,10 +618,8 @@ func (w *World) DeleteComment(actor, key, commentID string) error {
 // AddAttachment attaches content to an issue. An empty mimeType is guessed
 // from the file extension.
 func (w *World) AddAttachment(actor, key, filename, mimeType string, content []byte) (*SimAttachment, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -656,10 +660,8 @@ func (w *World) AddAttachment(actor, key, filename, mimeType string, content []b
 // status fall back to the target's first when unknown there; a security
 // level the target does not define is cleared.
 func (w *World) MoveIssue(actor, key, toProjectKey string) (*SimIssue, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -715,10 +717,8 @@ func (w *World) groupByIDOrName(s string) *SimGroup {
 // AddGroupMember adds a user to a group (by id or name). ErrConflict when
 // already a member.
 func (w *World) AddGroupMember(actor, group, accountID string) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
@@ -740,10 +740,8 @@ func (w *World) AddGroupMember(actor, group, accountID string) error {
 
 // RemoveGroupMember removes a user from a group. ErrNotFound when not a member.
 func (w *World) RemoveGroupMember(actor, group, accountID string) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
@@ -799,16 +797,14 @@ func (w *World) checkHolders(field string, p *SimProject, hs []switchyard.Holder
 
 // SetBrowseGrants replaces the BROWSE_PROJECTS grants of a project's scheme.
 func (w *World) SetBrowseGrants(actor, projectKey string, holders []switchyard.Holder) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
-	p := w.ProjectByIDOrKey(projectKey)
-	if p == nil {
-		return notFound("project", projectKey)
+	p, err := w.projectForWrite(projectKey)
+	if err != nil {
+		return err
 	}
 	if err := w.checkHolders("holders", p, holders); err != nil {
 		return err
@@ -821,16 +817,14 @@ func (w *World) SetBrowseGrants(actor, projectKey string, holders []switchyard.H
 
 // SetRoleActors replaces a project role's user and group actors.
 func (w *World) SetRoleActors(actor, projectKey, roleID string, a switchyard.RoleActors) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
-	p := w.ProjectByIDOrKey(projectKey)
-	if p == nil {
-		return notFound("project", projectKey)
+	p, err := w.projectForWrite(projectKey)
+	if err != nil {
+		return err
 	}
 	role := p.RoleByID(roleID)
 	if role == nil {
@@ -854,16 +848,14 @@ func (w *World) SetRoleActors(actor, projectKey, roleID string, a switchyard.Rol
 
 // SetSecurityLevelMembers replaces a security level's member holders.
 func (w *World) SetSecurityLevelMembers(actor, projectKey, levelID string, members []switchyard.Holder) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
-	p := w.ProjectByIDOrKey(projectKey)
-	if p == nil {
-		return notFound("project", projectKey)
+	p, err := w.projectForWrite(projectKey)
+	if err != nil {
+		return err
 	}
 	l := p.SecurityLevelByID(levelID)
 	if l == nil {
@@ -880,10 +872,8 @@ func (w *World) SetSecurityLevelMembers(actor, projectKey, levelID string, membe
 
 // SetUserActive activates or deactivates an account.
 func (w *World) SetUserActive(actor, accountID string, active bool) error {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return err
 	}
@@ -907,10 +897,8 @@ func (w *World) SetUserActive(actor, accountID string, active bool) error {
 
 // CreateUser adds an account (atlassian by default) and its group memberships.
 func (w *World) CreateUser(actor string, in UserCreate) (*SimUser, error) {
-	w.mu.Lock()
+	actor, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	actor, err := w.resolveActor(actor)
 	if err != nil {
 		return nil, err
 	}
@@ -978,10 +966,9 @@ func (w *World) CreateUser(actor string, in UserCreate) (*SimUser, error) {
 
 // SetIssueProperty stores an issue property (Jira entity property).
 func (w *World) SetIssueProperty(actor, key, propKey string, value json.RawMessage) error {
-	w.mu.Lock()
+	_, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	if _, err := w.resolveActor(actor); err != nil {
+	if err != nil {
 		return err
 	}
 	iss, _, err := w.issueForWrite(key)
@@ -1000,10 +987,9 @@ func (w *World) SetIssueProperty(actor, key, propKey string, value json.RawMessa
 
 // SetCommentProperty stores a comment property (used for write-back idempotency).
 func (w *World) SetCommentProperty(actor, key, commentID, propKey string, value json.RawMessage) error {
-	w.mu.Lock()
+	_, err := w.beginWrite(actor)
 	defer w.unlockAndDispatch()
-	w.ensureIndex()
-	if _, err := w.resolveActor(actor); err != nil {
+	if err != nil {
 		return err
 	}
 	iss, _, err := w.issueForWrite(key)

@@ -39,15 +39,35 @@ func pageParams(rw http.ResponseWriter, r *http.Request, startName, maxName stri
 }
 
 func apiIntParam(q url.Values, name string, def int) (int, error) {
+	n, err := optionalIntParam(q, name)
+	if n == nil || err != nil {
+		return def, err
+	}
+	return *n, nil
+}
+
+// optionalIntParam parses an integer query parameter; nil when it is absent.
+func optionalIntParam(q url.Values, name string) (*int, error) {
 	s := q.Get(name)
 	if s == "" {
-		return def, nil
+		return nil, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, fmt.Errorf("%s %q is not a number", name, s)
+		return nil, fmt.Errorf("%s %q is not a number", name, s)
 	}
-	return n, nil
+	return &n, nil
+}
+
+// numericPathID returns path parameter param, answering 400 ("The <what> id
+// '<id>' is not a number.") when it is not an integer.
+func numericPathID(rw http.ResponseWriter, r *http.Request, param, what string) (string, bool) {
+	id := r.PathValue(param)
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		apiError(rw, http.StatusBadRequest, "The "+what+" id '"+id+"' is not a number.")
+		return id, false
+	}
+	return id, true
 }
 
 func apiBoolParam(q url.Values, name string) bool {
