@@ -206,11 +206,6 @@ const verifyPage = 1000
 // truncated tail or a wholesale rewrite only shows against a checkpoint
 // (VerifyAgainst).
 func (c *Chain) Verify(ctx context.Context) (VerifyResult, error) {
-	return c.verify(ctx, 0)
-}
-
-// verify checks records up to and including seq stop (all when stop is 0).
-func (c *Chain) verify(ctx context.Context, stop int64) (VerifyResult, error) {
 	prevHash := GenesisHash
 	var good int64
 	next := int64(1)
@@ -223,9 +218,6 @@ func (c *Chain) verify(ctx context.Context, stop int64) (VerifyResult, error) {
 			return VerifyResult{}, fmt.Errorf("audit verify: %w", err)
 		}
 		for _, r := range recs {
-			if stop > 0 && next > stop {
-				return VerifyResult{OK: true, Records: good, HeadHash: prevHash}, nil
-			}
 			switch {
 			case r.Seq < 1:
 				return bad(good, 1, "unexpected record with sequence %d before record 1 (inserted)", r.Seq), nil

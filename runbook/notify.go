@@ -223,12 +223,18 @@ func (w *WebhookNotifier) DeliverDecision(ctx context.Context, req ApprovalReque
 }
 
 func (w *WebhookNotifier) post(ctx context.Context, body []byte) error {
-	status, resp, err := postSigned(ctx, w.HTTP, w.URL, w.Secret, body, nil)
+	return postOK(ctx, w.HTTP, w.URL, w.Secret, body, "webhook")
+}
+
+// postOK is postSigned for notifiers: any answer but 2xx is an error, named
+// what (e.g. "webhook") and the redacted URL.
+func postOK(ctx context.Context, hc *http.Client, u string, secret []byte, body []byte, what string) error {
+	status, resp, err := postSigned(ctx, hc, u, secret, body, nil)
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", redactURL(w.URL), err)
+		return fmt.Errorf("%s %s: %w", what, redactURL(u), err)
 	}
 	if status < 200 || status > 299 {
-		return fmt.Errorf("webhook %s answered HTTP %d: %s", redactURL(w.URL), status, truncate(resp, 200))
+		return fmt.Errorf("%s %s answered HTTP %d: %s", what, redactURL(u), status, truncate(resp, 200))
 	}
 	return nil
 }

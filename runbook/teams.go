@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -104,12 +103,5 @@ func (n *TeamsNotifier) Deliver(ctx context.Context, req ApprovalRequest) (json.
 	msg := map[string]any{"type": "message", "attachments": []any{map[string]any{
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": TeamsCard(req),
 	}}}
-	status, resp, err := postSigned(ctx, n.HTTP, n.WebhookURL, nil, mustJSON(msg), nil)
-	if err != nil {
-		return nil, fmt.Errorf("teams webhook %s: %w", redactURL(n.WebhookURL), err)
-	}
-	if status < 200 || status > 299 {
-		return nil, fmt.Errorf("teams webhook %s answered HTTP %d: %s", redactURL(n.WebhookURL), status, truncate(resp, 200))
-	}
-	return nil, nil
+	return nil, postOK(ctx, n.HTTP, n.WebhookURL, nil, mustJSON(msg), "teams webhook")
 }

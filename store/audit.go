@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"switchyard/audit"
 )
@@ -18,22 +17,8 @@ var _ audit.Store = (*DB)(nil)
 func (db *DB) AppendAudit(ctx context.Context, next func(prev audit.Record) (audit.Record, error)) (audit.Record, error) {
 	var rec audit.Record
 	err := db.Tx(ctx, func(tx *Tx) error {
-		prev, err := scanAudit(tx.queryRow(ctx, `SELECT `+auditCols+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
-		if errors.Is(err, sql.ErrNoRows) {
-			prev = audit.Record{}
-		} else if err != nil {
-			return db.wrap("audit append", err)
-		}
-		rec, err = next(prev)
-		if err != nil {
-			return err
-		}
-		if rec.Seq != prev.Seq+1 {
-			return fmt.Errorf("audit append: next record has sequence %d after %d", rec.Seq, prev.Seq)
-		}
-		_, err = tx.exec(ctx, `INSERT INTO audit_log (seq, time_ms, type, actor, subject, payload, payload_hash, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			rec.Seq, rec.Time.UnixMilli(), rec.Type, rec.Actor, rec.Subject, string(rec.Payload), rec.PayloadHash, rec.PrevHash, rec.Hash)
+		var err error
+		rec, err = tx.AppendAudit(ctx, next)
 		return err
 	})
 	if err != nil {
@@ -57,19 +42,7 @@ func scanAudit(row interface{ Scan(...any) error }) (audit.Record, error) {
 // AuditRecords implements audit.Store: up to limit records with seq >= from, in order.
 func (db *DB) AuditRecords(ctx context.Context, from int64, limit int) ([]audit.Record, error) {
 	rows, err := db.query(ctx, `SELECT `+auditCols+` FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
-	if err != nil {
-		return nil, db.wrap("audit records", err)
-	}
-	defer rows.Close()
-	out := []audit.Record{}
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return nil, db.wrap("audit records", err)
-		}
-		out = append(out, r)
-	}
-	return out, db.wrap("audit records", rows.Err())
+	return collectRows(db, "audit records", rows, err, scanAudit)
 }
 
 // AuditHead implements audit.Store: the last record, or the zero Record.

@@ -134,14 +134,7 @@ func outboxLess(a, b OutboxItem) bool {
 // CompleteOutbox marks an item done.
 func (db *DB) CompleteOutbox(ctx context.Context, id int64) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `UPDATE outbox SET done = 1, done_ms = ?, claimed_until_ms = 0, last_error = '' WHERE id = ?`, tx.now.UnixMilli(), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("no outbox item %d", id)
-		}
-		return nil
+		return tx.CompleteOutbox(ctx, id)
 	})
 }
 
@@ -189,19 +182,7 @@ func (db *DB) OutboxItems(ctx context.Context, pendingOnly bool, limit int) ([]O
 		limit = 100
 	}
 	rows, err := db.query(ctx, `SELECT `+outboxCols+` FROM outbox WHERE (?1 = 0 OR done = 0) ORDER BY done, id DESC LIMIT ?2`, pendingOnly, limit)
-	if err != nil {
-		return nil, db.wrap("outbox", err)
-	}
-	defer rows.Close()
-	out := []OutboxItem{}
-	for rows.Next() {
-		it, err := scanOutbox(rows)
-		if err != nil {
-			return nil, db.wrap("outbox", err)
-		}
-		out = append(out, it)
-	}
-	return out, db.wrap("outbox", rows.Err())
+	return collectRows(db, "outbox", rows, err, scanOutbox)
 }
 
 // FirstDelivery records a webhook delivery id for ttl and reports whether this

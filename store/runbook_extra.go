@@ -72,15 +72,8 @@ func (db *DB) CreateRunWithApproval(ctx context.Context, r TicketRun, expires ti
 // CreateRunWithApproval is DB.CreateRunWithApproval inside tx (several
 // ingests can share one transaction: group commit).
 func (tx *Tx) CreateRunWithApproval(ctx context.Context, r TicketRun, expires time.Time, then func(*Tx, TicketRun, Approval) error) (TicketRun, Approval, bool, error) {
-	switch {
-	case strings.TrimSpace(r.Conn) == "":
-		return r, Approval{}, false, fieldErr("connection", "empty connection name")
-	case strings.TrimSpace(r.IssueKey) == "":
-		return r, Approval{}, false, fieldErr("issueKey", "empty issue key")
-	case r.BodyHash == "":
-		return r, Approval{}, false, fieldErr("bodyHash", "empty body hash")
-	case r.State == "":
-		return r, Approval{}, false, fieldErr("state", "empty state")
+	if err := validateNewRun(r); err != nil {
+		return r, Approval{}, false, err
 	}
 	inputs, err := inputsJSON(r.Inputs)
 	if err != nil {
@@ -161,23 +154,9 @@ func (db *DB) DecideRun(ctx context.Context, approvalID int64, d Decision, after
 func (db *DB) ExpireRuns(ctx context.Context, after func(tx *Tx, a Approval) error) ([]Approval, error) {
 	var out []Approval
 	err := db.Tx(ctx, func(tx *Tx) error {
-		out = out[:0]
-		rows, err := tx.query(ctx, `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at_ms = ?1
-			WHERE status = 'pending' AND expires_at_ms <= ?1 RETURNING `+approvalCols, tx.now.UnixMilli())
-		if err != nil {
-			return tx.db.wrap("expire approvals", err)
-		}
-		for rows.Next() {
-			a, err := scanApproval(rows)
-			if err != nil {
-				rows.Close()
-				return tx.db.wrap("expire approvals", err)
-			}
-			out = append(out, a)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return tx.db.wrap("expire approvals", err)
+		var err error
+		if out, err = tx.expireApprovals(ctx); err != nil {
+			return err
 		}
 		if after == nil {
 			return nil
@@ -194,24 +173,36 @@ func (db *DB) ExpireRuns(ctx context.Context, after func(tx *Tx, a Approval) err
 
 // SetRunNote stores a named note of a run (JSON), replacing an older one.
 func (db *DB) SetRunNote(ctx context.Context, runID int64, name string, value json.RawMessage) error {
+	if err := validRunNote(name, value); err != nil {
+		return err
+	}
+	if err := db.ensureRunbookNotes(ctx); err != nil {
+		return err
+	}
+	return db.Tx(ctx, func(tx *Tx) error {
+		return tx.putRunNote(ctx, runID, name, value)
+	})
+}
+
+func validRunNote(name string, value json.RawMessage) error {
 	if strings.TrimSpace(name) == "" {
 		return fieldErr("name", "empty note name")
 	}
 	if !json.Valid(value) {
 		return fieldErr("value", "note %s is not valid JSON", name)
 	}
-	if err := db.ensureRunbookNotes(ctx); err != nil {
-		return err
+	return nil
+}
+
+// putRunNote upserts a note; runbook_notes must exist.
+func (tx *Tx) putRunNote(ctx context.Context, runID int64, name string, value json.RawMessage) error {
+	_, err := tx.exec(ctx, `INSERT INTO runbook_notes (run_id, name, value, updated_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
+		runID, name, string(value), tx.now.UnixMilli())
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+		return notFound("no ticket run %d", runID)
 	}
-	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(ctx, `INSERT INTO runbook_notes (run_id, name, value, updated_ms) VALUES (?, ?, ?, ?)
-			ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
-			runID, name, string(value), tx.now.UnixMilli())
-		if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
-			return notFound("no ticket run %d", runID)
-		}
-		return err
-	})
+	return err
 }
 
 // RunNotes returns a run's notes by name.
@@ -244,19 +235,7 @@ func (db *DB) OutboxByKeyPrefix(ctx context.Context, prefix string) ([]OutboxIte
 	// The range scan uses the unique index on dedupe_key; LIKE would not
 	// (and would treat _ and % in keys as wildcards).
 	rows, err := db.query(ctx, `SELECT `+outboxCols+` FROM outbox WHERE dedupe_key >= ?1 AND dedupe_key < ?1 || char(1114111) ORDER BY id`, prefix)
-	if err != nil {
-		return nil, db.wrap("outbox by key", err)
-	}
-	defer rows.Close()
-	out := []OutboxItem{}
-	for rows.Next() {
-		it, err := scanOutbox(rows)
-		if err != nil {
-			return nil, db.wrap("outbox by key", err)
-		}
-		out = append(out, it)
-	}
-	return out, db.wrap("outbox by key", rows.Err())
+	return collectRows(db, "outbox by key", rows, err, scanOutbox)
 }
 
 // ApprovalsPage lists approvals in status ("" for all) with id > after,
@@ -271,19 +250,7 @@ func (db *DB) ApprovalsPage(ctx context.Context, status string, after int64, lim
 		limit = 100
 	}
 	rows, err := db.query(ctx, `SELECT `+approvalCols+` FROM approvals WHERE (?1 = '' OR status = ?1) AND id > ?2 ORDER BY id LIMIT ?3`, status, after, limit)
-	if err != nil {
-		return nil, db.wrap("approvals", err)
-	}
-	defer rows.Close()
-	out := []Approval{}
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, db.wrap("approvals", err)
-		}
-		out = append(out, a)
-	}
-	return out, db.wrap("approvals", rows.Err())
+	return collectRows(db, "approvals", rows, err, scanApproval)
 }
 
 // AppendAudit appends an audit record inside tx, so that a step and its
@@ -331,11 +298,8 @@ func (tx *Tx) CompleteOutbox(ctx context.Context, id int64) error {
 
 // SetRunNote stores a named note of a run inside tx.
 func (tx *Tx) SetRunNote(ctx context.Context, runID int64, name string, value json.RawMessage) error {
-	if strings.TrimSpace(name) == "" {
-		return fieldErr("name", "empty note name")
-	}
-	if !json.Valid(value) {
-		return fieldErr("value", "note %s is not valid JSON", name)
+	if err := validRunNote(name, value); err != nil {
+		return err
 	}
 	if v, ok := notesReady.Load(tx.db); !ok || v.(*notesOnce).err != nil {
 		// Not known to exist yet: create it here (a no-op when it does).
@@ -343,13 +307,7 @@ func (tx *Tx) SetRunNote(ctx context.Context, runID int64, name string, value js
 			return err
 		}
 	}
-	_, err := tx.exec(ctx, `INSERT INTO runbook_notes (run_id, name, value, updated_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
-		runID, name, string(value), tx.now.UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
-		return notFound("no ticket run %d", runID)
-	}
-	return err
+	return tx.putRunNote(ctx, runID, name, value)
 }
 
 // TicketRun returns a run by id inside tx, or ErrNotFound.

@@ -385,6 +385,24 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return s.QueryContext(ctx, args...)
 }
 
+// collectRows scans every row of a query with scan, wrapping errors as op;
+// it returns an empty (not nil) slice when there are no rows.
+func collectRows[T any](db *DB, op string, rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, db.wrap(op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, db.wrap(op, rows.Err())
+}
+
 // wrap turns SQLite's disk-full and read-only codes into errors that say what
 // to do, and names the database path on every error.
 func (db *DB) wrap(op string, err error) error {

@@ -53,20 +53,28 @@ func inputsJSON(in json.RawMessage) (string, error) {
 	return string(in), nil
 }
 
+// validateNewRun checks the fields a new run must have.
+func validateNewRun(r TicketRun) error {
+	switch {
+	case strings.TrimSpace(r.Conn) == "":
+		return fieldErr("connection", "empty connection name")
+	case strings.TrimSpace(r.IssueKey) == "":
+		return fieldErr("issueKey", "empty issue key")
+	case r.BodyHash == "":
+		return fieldErr("bodyHash", "empty body hash")
+	case r.State == "":
+		return fieldErr("state", "empty state")
+	}
+	return nil
+}
+
 // CreateRunOnce inserts r unless a run already exists for (r.Conn,
 // r.IssueKey); either way it returns the stored run and whether it is new.
 // Concurrent identical calls yield one row. Comparing BodyHash with the
 // existing run's (409 on a different body) is the caller's decision.
 func (db *DB) CreateRunOnce(ctx context.Context, r TicketRun) (TicketRun, bool, error) {
-	switch {
-	case strings.TrimSpace(r.Conn) == "":
-		return r, false, fieldErr("connection", "empty connection name")
-	case strings.TrimSpace(r.IssueKey) == "":
-		return r, false, fieldErr("issueKey", "empty issue key")
-	case r.BodyHash == "":
-		return r, false, fieldErr("bodyHash", "empty body hash")
-	case r.State == "":
-		return r, false, fieldErr("state", "empty state")
+	if err := validateNewRun(r); err != nil {
+		return r, false, err
 	}
 	inputs, err := inputsJSON(r.Inputs)
 	if err != nil {
@@ -163,19 +171,7 @@ func (db *DB) TicketRuns(ctx context.Context, state string, limit int) ([]Ticket
 		limit = 50
 	}
 	rows, err := db.query(ctx, `SELECT `+ticketCols+` FROM ticket_runs WHERE (?1 = '' OR state = ?1) ORDER BY id DESC LIMIT ?2`, state, limit)
-	if err != nil {
-		return nil, db.wrap("ticket runs", err)
-	}
-	defer rows.Close()
-	out := []TicketRun{}
-	for rows.Next() {
-		r, err := scanTicket(rows)
-		if err != nil {
-			return nil, db.wrap("ticket runs", err)
-		}
-		out = append(out, r)
-	}
-	return out, db.wrap("ticket runs", rows.Err())
+	return collectRows(db, "ticket runs", rows, err, scanTicket)
 }
 
 // Approval statuses.
@@ -286,22 +282,31 @@ func (db *DB) Decide(ctx context.Context, approvalID int64, d Decision) (Approva
 func (db *DB) ExpireApprovals(ctx context.Context) ([]Approval, error) {
 	var out []Approval
 	err := db.Tx(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at_ms = ?1
-			WHERE status = 'pending' AND expires_at_ms <= ?1 RETURNING `+approvalCols, tx.now.UnixMilli())
-		if err != nil {
-			return tx.db.wrap("expire approvals", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanApproval(rows)
-			if err != nil {
-				return tx.db.wrap("expire approvals", err)
-			}
-			out = append(out, a)
-		}
-		return tx.db.wrap("expire approvals", rows.Err())
+		var err error
+		out, err = tx.expireApprovals(ctx)
+		return err
 	})
 	return out, err
+}
+
+// expireApprovals is ExpireApprovals inside tx; it returns nil when nothing
+// expired, and has closed its rows when it returns.
+func (tx *Tx) expireApprovals(ctx context.Context) ([]Approval, error) {
+	rows, err := tx.query(ctx, `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at_ms = ?1
+		WHERE status = 'pending' AND expires_at_ms <= ?1 RETURNING `+approvalCols, tx.now.UnixMilli())
+	if err != nil {
+		return nil, tx.db.wrap("expire approvals", err)
+	}
+	defer rows.Close()
+	var out []Approval
+	for rows.Next() {
+		a, err := scanApproval(rows)
+		if err != nil {
+			return out, tx.db.wrap("expire approvals", err)
+		}
+		out = append(out, a)
+	}
+	return out, tx.db.wrap("expire approvals", rows.Err())
 }
 
 // Approval returns one approval, or ErrNotFound.
@@ -334,17 +339,5 @@ func (db *DB) Approvals(ctx context.Context, status string, limit int) ([]Approv
 		limit = 100
 	}
 	rows, err := db.query(ctx, `SELECT `+approvalCols+` FROM approvals WHERE (?1 = '' OR status = ?1) ORDER BY id LIMIT ?2`, status, limit)
-	if err != nil {
-		return nil, db.wrap("approvals", err)
-	}
-	defer rows.Close()
-	out := []Approval{}
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, db.wrap("approvals", err)
-		}
-		out = append(out, a)
-	}
-	return out, db.wrap("approvals", rows.Err())
+	return collectRows(db, "approvals", rows, err, scanApproval)
 }
