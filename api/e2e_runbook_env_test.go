@@ -68,8 +68,12 @@ func (e *env) simIssueKeys(n int) []string {
 
 // simRunComments counts the write-back comments (those carrying the run
 // property) on a simulator issue.
-func simRunComments(e *env, key string) int {
-	w := e.sim.World()
+func simRunComments(e *env, key string) int { return runCommentCount(e.sim, key) }
+
+// runCommentCount counts the comments carrying the run property on an issue
+// of sim.
+func runCommentCount(sim *jirasim.Server, key string) int {
+	w := sim.World()
 	w.RLock()
 	defer w.RUnlock()
 	n := 0

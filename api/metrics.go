@@ -9,7 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-func newRegistry() *prometheus.Registry {
+// NewRegistry returns a fresh registry with the Go and process collectors.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
@@ -22,25 +23,24 @@ type metrics struct {
 	refreshes *prometheus.CounterVec
 }
 
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+}
+
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_api_requests_total",
-			Help: "API requests by route pattern and status code.",
-		}, []string{"route", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "switchyard_api_request_duration_seconds",
-			Help:    "API request latency by route pattern.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}, []string{"route"}),
-		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_webhooks_received_total",
-			Help: "Jira webhook deliveries by connection and outcome (queued, duplicate, ignored, sync_queued, rejected).",
-		}, []string{"connection", "outcome"}),
-		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_webhook_refreshes_total",
-			Help: "Issue refreshes done for webhooks, by connection and outcome.",
-		}, []string{"connection", "outcome"}),
+		requests: counterVec("switchyard_api_requests_total",
+			"API requests by route pattern and status code.", "route", "status"),
+		latency: histogramVec("switchyard_api_request_duration_seconds",
+			"API request latency by route pattern.", prometheus.ExponentialBuckets(0.0005, 2, 16), "route"),
+		webhooks: counterVec("switchyard_webhooks_received_total",
+			"Jira webhook deliveries by connection and outcome (queued, duplicate, ignored, sync_queued, rejected).", "connection", "outcome"),
+		refreshes: counterVec("switchyard_webhook_refreshes_total",
+			"Issue refreshes done for webhooks, by connection and outcome.", "connection", "outcome"),
 	}
 	reg.MustRegister(m.requests, m.latency, m.webhooks, m.refreshes)
 	return m
@@ -64,23 +64,14 @@ type JiraMetrics struct {
 // NewJiraMetrics registers the Jira request metrics with reg.
 func NewJiraMetrics(reg *prometheus.Registry) *JiraMetrics {
 	m := &JiraMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_jira_requests_total",
-			Help: "Jira HTTP attempts by connection, endpoint template and status (0: no response).",
-		}, []string{"connection", "endpoint", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "switchyard_jira_request_duration_seconds",
-			Help:    "Jira request latency by connection and endpoint template.",
-			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
-		}, []string{"connection", "endpoint"}),
-		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_jira_rate_limited_total",
-			Help: "Jira 429 answers by connection and endpoint template.",
-		}, []string{"connection", "endpoint"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchyard_jira_retries_total",
-			Help: "Jira request retries by connection, endpoint template and reason.",
-		}, []string{"connection", "endpoint", "reason"}),
+		requests: counterVec("switchyard_jira_requests_total",
+			"Jira HTTP attempts by connection, endpoint template and status (0: no response).", "connection", "endpoint", "status"),
+		latency: histogramVec("switchyard_jira_request_duration_seconds",
+			"Jira request latency by connection and endpoint template.", prometheus.ExponentialBuckets(0.002, 2, 14), "connection", "endpoint"),
+		throttled: counterVec("switchyard_jira_rate_limited_total",
+			"Jira 429 answers by connection and endpoint template.", "connection", "endpoint"),
+		retries: counterVec("switchyard_jira_retries_total",
+			"Jira request retries by connection, endpoint template and reason.", "connection", "endpoint", "reason"),
 	}
 	reg.MustRegister(m.requests, m.latency, m.throttled, m.retries)
 	return m

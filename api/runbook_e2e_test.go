@@ -169,18 +169,7 @@ func errMsg(out map[string]any) string {
 	return fmt.Sprint(e["message"])
 }
 
-func (e *rbEnv) comments(key string) int {
-	w := e.sim.World()
-	w.RLock()
-	defer w.RUnlock()
-	n := 0
-	for _, c := range w.IssueByKey(key).Comments {
-		if _, ok := c.Properties[runbook.CommentProperty]; ok {
-			n++
-		}
-	}
-	return n
-}
+func (e *rbEnv) comments(key string) int { return runCommentCount(e.sim, key) }
 
 func TestRunbookAPIEndToEnd(t *testing.T) {
 	e := newRBEnv(t)

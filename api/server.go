@@ -112,7 +112,7 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.Registry == nil {
-		opts.Registry = newRegistry()
+		opts.Registry = NewRegistry()
 	}
 	s := &Server{
 		opts:     opts,

@@ -23,19 +23,6 @@ func init() {
 	})
 }
 
-// scopeList collects --scope flags; each may also hold a comma-separated list.
-type scopeList []string
-
-func (s *scopeList) String() string { return strings.Join(*s, ",") }
-func (s *scopeList) Set(v string) error {
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			*s = append(*s, p)
-		}
-	}
-	return nil
-}
-
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(stderr, "Usage: switchyard keys create --config F --name NAME --scope SCOPE[,SCOPE…] [--expires 720h|2027-01-01]")
@@ -70,7 +57,7 @@ func runKeysCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("keys create", "--config F --name NAME --scope SCOPE[,SCOPE…] [--expires D]", stderr)
 	cfgPath := fs.String("config", "switchyard.yaml", "configuration file")
 	name := fs.String("name", "", "what the key is for, e.g. \"zapier ingest\" (required)")
-	var scopes scopeList
+	var scopes stringList
 	fs.Var(&scopes, "scope", "scope to grant; repeat or comma-separate ("+strings.Join(api.AllScopes, ", ")+")")
 	expires := fs.String("expires", "", "expiry: a duration from now (720h) or a date (2027-01-01); empty = never")
 	pos, err := parseFlags(fs, args)

@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"switchyard"
 	"switchyard/api"
 	"switchyard/config"
@@ -46,10 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q (serve takes only flags)", pos[0])
-	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfigNoArgs("serve", pos, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -58,14 +52,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := serveLogger(cfg.Log, stderr)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := api.NewRegistry()
 	jiraObserver = api.NewJiraMetrics(reg)
 
-	var names []string
-	for _, c := range cfg.Connections {
-		names = append(names, c.Name)
-	}
+	names := connectionNames(cfg)
 	env, err := openSyncEnv(cfg, names, nil)
 	if err != nil {
 		return err

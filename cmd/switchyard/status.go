@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"switchyard/config"
 	syncer "switchyard/sync"
 )
 
@@ -28,10 +27,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q (status takes only flags)", pos[0])
-	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfigNoArgs("status", pos, *cfgPath)
 	if err != nil {
 		return err
 	}

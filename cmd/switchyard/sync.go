@@ -42,10 +42,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q (sync takes only flags)", pos[0])
-	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfigNoArgs("sync", pos, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -95,19 +92,29 @@ func syncConnectionNames(cfg *config.Config, only string) ([]string, error) {
 	}
 	if only != "" {
 		if _, ok := cfg.Connection(only); !ok {
-			var known []string
-			for _, c := range cfg.Connections {
-				known = append(known, c.Name)
-			}
-			return nil, fmt.Errorf("--connection %q: no such connection (configured: %s)", only, strings.Join(known, ", "))
+			return nil, fmt.Errorf("--connection %q: no such connection (configured: %s)", only, strings.Join(connectionNames(cfg), ", "))
 		}
 		return []string{only}, nil
 	}
+	return connectionNames(cfg), nil
+}
+
+// connectionNames lists the names of the configured connections, in order.
+func connectionNames(cfg *config.Config) []string {
 	var names []string
 	for _, c := range cfg.Connections {
 		names = append(names, c.Name)
 	}
-	return names, nil
+	return names
+}
+
+// loadConfigNoArgs rejects positional arguments of a flags-only command and
+// loads the configuration file.
+func loadConfigNoArgs(cmd string, pos []string, cfgPath string) (*config.Config, error) {
+	if len(pos) > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (%s takes only flags)", pos[0], cmd)
+	}
+	return config.Load(cfgPath)
 }
 
 // syncEnv is the store, index and engine of a data directory.
