@@ -280,7 +280,8 @@ func (c *Client) groupMemberPage(ctx context.Context, groupID string, start int)
 }
 
 // groupMemberPages fetches the pages from start to total concurrently and
-// returns them in order.
+// returns them in order. The client's site limiter bounds how many are in
+// flight, so no local bound is needed.
 func (c *Client) groupMemberPages(ctx context.Context, groupID string, start, size, total int) ([][]jira.User, error) {
 	if size <= 0 {
 		size = 1
@@ -296,14 +297,11 @@ func (c *Client) groupMemberPages(ctx context.Context, groupID string, start, si
 		wg    sync.WaitGroup
 		once  sync.Once
 		first error
-		sem   = make(chan struct{}, max(1, c.opts.Concurrency))
 	)
 	for i, o := range offsets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
 			p, err := c.groupMemberPage(ctx, groupID, o)
 			if err != nil {
 				once.Do(func() { first = err; cancel() })

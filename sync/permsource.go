@@ -33,7 +33,7 @@ type cachedPermissions struct {
 
 // NewPermissionSource returns a source reading db.
 func NewPermissionSource(db *store.DB) *PermissionSource {
-	return &PermissionSource{DB: db, cache: map[string]cachedPermissions{}}
+	return &PermissionSource{DB: db} // the cache is made on first use
 }
 
 var _ index.PermissionSource = (*PermissionSource)(nil)
