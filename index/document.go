@@ -46,13 +46,12 @@ func issueDocs(conn string, is *switchyard.Issue) map[string]document {
 			d[fPermCF] = cf
 		}
 		d[fPermVis] = visNone
-		d[fFacets] = facetTerms(typ, projectKey(is), is.Status, is.IssueType)
 		return d
 	}
 
 	d := common(TypeIssue)
 	setStr(d, fSummary, is.Summary)
-	setBody(d, is.Description)
+	setText(d, is.Description, is.Summary, is.Description)
 	setStr(d, fURL, is.URL)
 	if !is.Created.IsZero() {
 		d[fCreatedDay] = dayTerm(is.Created)
@@ -63,7 +62,7 @@ func issueDocs(conn string, is *switchyard.Issue) map[string]document {
 	for i := range is.Comments {
 		c := &is.Comments[i]
 		d := common(TypeComment)
-		setBody(d, c.Body)
+		setText(d, c.Body, c.Body)
 		setTime(d, firstTime(c.Updated, c.Created))
 		d[fPermVis] = visibilityTerm(is.ProjectID, c.Visibility)
 		docs[docID(conn, TypeComment, is.ID, c.ID)] = d
@@ -72,23 +71,11 @@ func issueDocs(conn string, is *switchyard.Issue) map[string]document {
 		a := &is.Attachments[i]
 		d := common(TypeAttachment)
 		setStr(d, fFilename, a.Filename)
-		setBody(d, a.Text)
+		setText(d, a.Text, a.Filename, a.Text)
 		setTime(d, a.Created)
 		docs[docID(conn, TypeAttachment, is.ID, a.ID)] = d
 	}
 	return docs
-}
-
-const facetSep = "\x1f"
-
-func facetTerms(typ, project, status, issueType string) []string {
-	out := []string{"type" + facetSep + typ}
-	for _, f := range [][2]string{{"project", project}, {"status", status}, {"issuetype", issueType}} {
-		if f[1] != "" {
-			out = append(out, f[0]+facetSep+f[1])
-		}
-	}
-	return out
 }
 
 func projectKey(is *switchyard.Issue) string {
@@ -156,14 +143,24 @@ func setStr(d document, field, v string) {
 	}
 }
 
-// setBody indexes the whole text but stores only its head: snippets come from
-// the head, the full text stays in the store (index size).
-func setBody(d document, text string) {
-	if text == "" {
-		return
+// setText indexes the parts as the document's text and stores the head of
+// its body: snippets come from the head, the full text stays in Jira (index
+// size).
+func setText(d document, body string, parts ...string) {
+	var nonEmpty []string
+	for _, p := range parts {
+		if p != "" {
+			nonEmpty = append(nonEmpty, p)
+		}
 	}
-	d[fBody] = text
-	d[fHead] = truncate(text, snippetLen)
+	if len(nonEmpty) > 0 {
+		text := strings.Join(nonEmpty, "\n")
+		d[fText] = text
+		d[fPairs] = text
+	}
+	if body != "" {
+		d[fHead] = truncate(body, snippetLen)
+	}
 }
 
 // setTime sets the updated day (indexed) and time (stored).

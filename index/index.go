@@ -23,7 +23,7 @@ import (
 
 // mappingVersion changes whenever documents or the mapping change shape; an
 // index written by another version must be rebuilt (full sync).
-const mappingVersion = "switchyard-index-1"
+const mappingVersion = "switchyard-index-2"
 
 var internalVersionKey = []byte("switchyard.mapping")
 
@@ -41,10 +41,15 @@ type Index struct {
 
 	writeMu sync.Mutex
 	filters filterCache
+	facets  facetCache
+	viewers viewerFilters
 }
 
 // Open opens the index at path, creating it when it does not exist.
-func Open(path string) (*Index, error) {
+func Open(path string) (*Index, error) { return open(path, nil) }
+
+// open takes scorch's configuration too (tests keep segments apart with it).
+func open(path string, config map[string]any) (*Index, error) {
 	if path == "" {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "index path", "must not be empty")
 	}
@@ -54,7 +59,7 @@ func Open(path string) (*Index, error) {
 	}
 	var b bleve.Index
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		b, err = bleve.NewUsing(path, m, scorch.Name, scorch.Name, nil)
+		b, err = bleve.NewUsing(path, m, scorch.Name, scorch.Name, config)
 		if err != nil {
 			return nil, fmt.Errorf("create index %s: %w", path, err)
 		}
@@ -65,7 +70,7 @@ func Open(path string) (*Index, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	} else {
-		b, err = bleve.Open(path)
+		b, err = bleve.OpenUsing(path, config)
 		if err != nil {
 			return nil, fmt.Errorf("open index %s: %w", path, err)
 		}
@@ -76,8 +81,7 @@ func Open(path string) (*Index, error) {
 		}
 		if string(v) != mappingVersion {
 			b.Close()
-			return nil, switchyard.Errorf(switchyard.ErrInvalid,
-				"index %s was written by another version (%q, want %q): remove it and run a full sync", path, v, mappingVersion)
+			return nil, otherVersionError(path, v)
 		}
 	}
 	return &Index{path: path, bleve: b, mapping: m}, nil

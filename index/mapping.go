@@ -20,10 +20,14 @@ const (
 	fIType    = "issuetype"
 	fPriority = "priority"
 	fLabels   = "labels"
-	fSummary  = "summary"  // issue summary (issue documents only); stored
-	fBody     = "body"     // description, comment body or attachment text; indexed, not stored
-	fHead     = "head"     // the first snippetLen bytes of body; stored only (snippets)
-	fFilename = "filename" // attachment file name
+	fSummary  = "summary" // issue summary (issue documents only); stored
+	// fText is all the words of a document (issue: summary and description;
+	// comment: body; attachment: file name and text) in one field, so that a
+	// word is one term search rather than a disjunction over fields.
+	fText     = "text"
+	fHead     = "head"       // the first snippetLen bytes of the body; stored only (snippets)
+	fPairs    = "text_pairs" // neighbour word pairs of text, for phrases (pairs.go)
+	fFilename = "filename"   // attachment file name
 	// Dates are indexed as UTC days (YYYY-MM-DD keywords): one term per
 	// document instead of bleve's sixteen per date-time, and day precision
 	// is what search filters need. The exact updated time is stored.
@@ -38,9 +42,6 @@ const (
 	fFacetStatus  = "f_status"
 	fFacetType    = "type" // issue | comment | attachment; filters use it too
 	fFacetIType   = "f_issuetype"
-	// fFacets holds every facet value of a document as name\x1fvalue, with
-	// doc values: one doc-value read per match instead of one per facet.
-	fFacets = "facets"
 
 	// Permission fields: values taken from the issue itself only, so that
 	// membership, role, grant and security-level changes need no re-index.
@@ -78,6 +79,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		"tokenizer":     single.Name,
 		"token_filters": []string{lowercase.Name},
 	}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(analyzerPairs, pairsAnalyzerConfig); err != nil {
 		return nil, err
 	}
 
@@ -121,10 +125,17 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	add(fPriority, kw(analyzerKeywordLower, false, false))
 	add(fLabels, kw(analyzerKeywordLower, false, false))
 	add(fSummary, text(true))
-	// Body keeps term vectors: bleve's phrase search needs their positions.
-	// They are most of the index; snippets do not use them (they re-analyse
-	// the stored head), so searches do not load them.
-	add(fBody, text(false))
+	// Text has no term vectors: phrases use the pairs field, snippets
+	// re-analyse the stored head. Summary and file name keep theirs (short
+	// texts) for bleve's positional phrase search.
+	all := text(false)
+	all.IncludeTermVectors = false
+	add(fText, all)
+	pairs := text(false)
+	pairs.Analyzer = analyzerPairs
+	pairs.IncludeTermVectors = false
+	pairs.SkipFreqNorm = true // a filter: the words carry the score
+	add(fPairs, pairs)
 	add(fHead, storedOnly())
 	add(fFilename, text(true))
 	add(fCreatedDay, kw(keyword.Name, false, false))
@@ -135,7 +146,6 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	add(fFacetStatus, kw(keyword.Name, true, false))
 	add(fFacetType, kw(keyword.Name, false, false))
 	add(fFacetIType, kw(keyword.Name, false, false))
-	add(fFacets, kw(keyword.Name, false, true))
 	add(fPermProject, kw(keyword.Name, false, false))
 	add(fPermLevel, kw(keyword.Name, false, false))
 	add(fPermReporter, kw(keyword.Name, false, false))

@@ -23,6 +23,8 @@ type Viewer struct {
 }
 
 // Permissions is a connection's permission data as the last identity sync saw it.
+// Do not modify one after handing it to Search: viewers' filters are cached by
+// its address (a new identity sync brings a new value).
 type Permissions struct {
 	Projects         []switchyard.Project // with Roles (actors), Browse grants and SecurityLevels
 	ApplicationRoles []switchyard.ApplicationRole

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"html"
 	"strings"
@@ -78,9 +79,6 @@ type FacetCount struct {
 	Count int    `json:"count"`
 }
 
-// facetValues is how many distinct values of all facets together are counted.
-const facetValues = 100000
-
 // maxFacetValues is how many values of each facet a result lists.
 const maxFacetValues = 50
 
@@ -114,39 +112,49 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 		return nil, err
 	}
 
-	filters := []query.Query{termQ(fConn, req.Connection)}
-	if !req.noFilter {
+	// The permission filter (or, unfiltered, the connection) comes with a
+	// cache key; the request's own filters are hashed onto it.
+	var filters, extra []query.Query
+	var key [32]byte
+	if req.noFilter {
+		filters = []query.Query{termQ(fConn, req.Connection)}
+		key = sha256.Sum256([]byte("unfiltered\x00" + req.Connection))
+	} else {
 		v, perms, err := idx.resolve(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		pf, ok := permissionFilter(req.Connection, v, perms)
-		if !ok {
-			return &SearchResult{Facets: map[string][]FacetCount{}, Took: time.Since(start)}, nil
+		vf := idx.viewers.get(req.Connection, v, perms)
+		if vf.q == nil {
+			return &SearchResult{Facets: countFacets(nil, nil), Took: time.Since(start)}, nil
 		}
-		filters = []query.Query{pf}
+		filters, key = []query.Query{vf.q}, vf.key
 	}
 	if len(req.Projects) > 0 {
-		filters = append(filters, newTermsQuery(fFacetProject, req.Projects))
+		extra = append(extra, newTermsQuery(fFacetProject, req.Projects))
 	}
 	if len(req.Types) > 0 {
-		filters = append(filters, newTermsQuery(fFacetType, req.Types))
+		extra = append(extra, newTermsQuery(fFacetType, req.Types))
 	}
 	if len(req.Statuses) > 0 {
-		filters = append(filters, newTermsQuery(fFacetStatus, req.Statuses))
+		extra = append(extra, newTermsQuery(fFacetStatus, req.Statuses))
 	}
 	if !req.UpdatedFrom.IsZero() || !req.UpdatedTo.IsZero() {
 		incl := true
-		filters = append(filters, dayRange(fUpdatedDay, req.UpdatedFrom, req.UpdatedTo, &incl, &incl))
+		extra = append(extra, dayRange(fUpdatedDay, req.UpdatedFrom, req.UpdatedTo, &incl, &incl))
 	}
-
-	fq := and(filters...)
-	var filter query.Query = &filterQuery{fq}
-	if key, err := filterKey(fq); err == nil {
-		filter = &cachedFilter{q: fq, key: key, cache: &idx.filters}
+	fq := and(append(filters, extra...)...)
+	var q query.Query = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
+	if len(extra) > 0 {
+		if ek, err := filterKey(and(extra...)); err == nil {
+			key = sha256.Sum256(append(key[:], ek[:]...))
+			q = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
+		} else {
+			q = query.NewConjunctionQuery([]query.Query{userQ, &filterQuery{fq}})
+		}
 	}
-	q := query.NewConjunctionQuery([]query.Query{userQ, filter})
-	sr := bleve.NewSearchRequestOptions(q, size, req.From, false)
+	rec := newRecordQuery(q, &idx.facets)
+	sr := bleve.NewSearchRequestOptions(rec, size, req.From, false)
 	sr.Fields = []string{fKey, fSummary, fFacetProject, fFacetStatus, fUpdated, fURL, fHead, fFilename}
 	if len(terms) == 0 {
 		// Without words every score is equal: order by id so that pages stay
@@ -154,28 +162,25 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 		// this: loading every candidate's id costs too much.)
 		sr.SortBy([]string{"-_score", "_id"})
 	}
-	sr.AddFacet("facets", bleve.NewFacetRequest(fFacets, facetValues))
 	res, err := idx.bleve.SearchInContext(ctx, sr)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := &SearchResult{Total: res.Total, Facets: map[string][]FacetCount{}}
+	if rec.err != nil {
+		return nil, fmt.Errorf("search: facets: %w", rec.err)
+	}
+	if rec.wide {
+		return nil, fmt.Errorf("search: the index has more than 2^32 documents")
+	}
+	if rec.facets == nil { // nothing was searched (a cancelled context)
+		rec.facets = countFacets(nil, nil)
+	}
+	out := &SearchResult{Total: res.Total, Facets: rec.facets}
 	for _, h := range res.Hits {
 		out.Hits = append(out.Hits, idx.toHit(h, terms))
 	}
 	if err := idx.fillFromIssues(ctx, req.Connection, out.Hits); err != nil {
 		return nil, err
-	}
-	for _, name := range []string{"project", "status", "type", "issuetype"} {
-		out.Facets[name] = []FacetCount{}
-	}
-	if f := res.Facets["facets"]; f != nil && f.Terms != nil {
-		for _, t := range f.Terms.Terms() { // by count, descending
-			name, value, ok := strings.Cut(t.Term, facetSep)
-			if ok && len(out.Facets[name]) < maxFacetValues {
-				out.Facets[name] = append(out.Facets[name], FacetCount{Value: value, Count: t.Count})
-			}
-		}
 	}
 	out.Took = time.Since(start)
 	return out, nil

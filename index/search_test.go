@@ -77,6 +77,15 @@ func TestSearchSyntax(t *testing.T) {
 		{`"gateway in Berlin drops"`, []string{"c/issue/1"}},
 		{`body:"berlin gateway"`, nil},
 		{`"build server"`, []string{"c/issue/3"}},
+		// Body phrases come from the pairs field: stop words between two
+		// words count, whichever they are.
+		{`"disk was full"`, []string{"c/issue/3"}},
+		{`body:"disk full"`, []string{"c/issue/3"}}, // an issue's text includes its summary
+		{`comment:"disk full"`, nil},
+		{`body:"build server disk"`, []string{"c/issue/3"}},
+		{`body:"server build disk"`, nil},
+		{`comment:"tunnels are back"`, []string{"c/comment/1/11"}},
+		{`comment:"tunnels back"`, nil},
 		{`status:done`, []string{"c/comment/1/11", "c/issue/1", "c/issue/3"}},
 		{`status:Done`, []string{"c/comment/1/11", "c/issue/1", "c/issue/3"}},
 		{`status:"In Progress"`, []string{"c/attachment/2/21", "c/issue/2"}},

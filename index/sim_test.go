@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -260,37 +261,50 @@ func TestSimulatorEquivalence(t *testing.T) {
 	if testing.Short() {
 		seeds = seeds[:1]
 	}
-	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			w := jirasim.Generate(jirasim.GenerateOptions{Seed: seed, Projects: 5, Issues: 120})
-			idx, err := Open(filepath.Join(t.TempDir(), "index"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer idx.Close()
-			src := &simSource{w: w, perms: simPermissions(w)}
-			idx.Source = src
-			issues := simIssues(w)
-			if err := idx.IndexIssues(context.Background(), simConn, issues[:len(issues)-5]); err != nil {
-				t.Fatal(err)
-			}
-			for _, is := range issues[len(issues)-5:] {
-				if err := idx.IndexIssue(context.Background(), simConn, is); err != nil {
-					t.Fatal(err)
-				}
-			}
-			seen := checkWorld(t, idx, w, "generated")
-			if seen == 0 {
-				t.Fatal("no user sees anything: the world cannot tell leaks from misses")
-			}
+	// Both ways of applying the filter: led by its bitmap, or scanning the
+	// query's matches against it.
+	defer func(r uint64) { conjunctionRatio = r }(conjunctionRatio)
+	for _, mode := range []struct {
+		name  string
+		ratio uint64
+	}{{"filter-leads", 0}, {"filter-scan", math.MaxUint32}} {
+		conjunctionRatio = mode.ratio
+		for _, seed := range seeds {
+			t.Run(fmt.Sprint(mode.name, "/seed", seed), func(t *testing.T) {
+				simEquivalence(t, seed)
+			})
+		}
+	}
+}
 
-			r := rand.New(rand.NewPCG(uint64(seed), 99))
-			for round := range 2 {
-				changes := mutate(w, r)
-				src.perms = simPermissions(w)
-				checkWorld(t, idx, w, fmt.Sprintf("after change round %d (%d changes)", round+1, len(changes)))
-			}
-		})
+func simEquivalence(t *testing.T, seed int64) {
+	w := jirasim.Generate(jirasim.GenerateOptions{Seed: seed, Projects: 5, Issues: 120})
+	idx, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	src := &simSource{w: w, perms: simPermissions(w)}
+	idx.Source = src
+	issues := simIssues(w)
+	if err := idx.IndexIssues(context.Background(), simConn, issues[:len(issues)-5]); err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range issues[len(issues)-5:] {
+		if err := idx.IndexIssue(context.Background(), simConn, is); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := checkWorld(t, idx, w, "generated")
+	if seen == 0 {
+		t.Fatal("no user sees anything: the world cannot tell leaks from misses")
+	}
+
+	r := rand.New(rand.NewPCG(uint64(seed), 99))
+	for round := range 2 {
+		changes := mutate(w, r)
+		src.perms = simPermissions(w)
+		checkWorld(t, idx, w, fmt.Sprintf("after change round %d (%d changes)", round+1, len(changes)))
 	}
 }
 

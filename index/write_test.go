@@ -171,7 +171,7 @@ func TestOpenRejectsOtherVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx.Close()
-	if _, err := Open(dir); !errors.Is(err, switchyard.ErrInvalid) || !strings.Contains(err.Error(), "full sync") {
+	if _, err := Open(dir); !errors.Is(err, switchyard.ErrInvalid) || !errors.Is(err, ErrOtherVersion) || !strings.Contains(err.Error(), "full sync") {
 		t.Fatalf("open an index of another version: %v", err)
 	}
 	if _, err := Open(""); !errors.Is(err, switchyard.ErrInvalid) {
