@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -80,6 +81,12 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer db.Close()
 	idx, err := index.Open(filepath.Join(cfg.DataDir, indexDir))
+	if ve := (*index.VersionError)(nil); errors.As(err, &ve) {
+		// Rebuilding is for the processes that sync (they reset the
+		// checkpoints too); a search only says what to do.
+		return fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
+			ve.Path, ve.Found, ve.Want, *cfgPath)
+	}
 	if err != nil {
 		return err
 	}

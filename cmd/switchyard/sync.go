@@ -159,14 +159,16 @@ func openSyncStore(cfg *config.Config) (*store.DB, error) {
 }
 
 // openSyncEnv opens <data_dir>/switchyard.db and <data_dir>/index.bleve and
-// builds an engine for the named connections.
+// builds an engine for the named connections. An index written by another
+// version is rebuilt (openSyncIndex).
 func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progress)) (*syncEnv, error) {
 	env := &syncEnv{hook: &issueHook{}}
 	var err error
 	if env.db, err = openSyncStore(cfg); err != nil {
 		return nil, err
 	}
-	if env.idx, err = index.Open(filepath.Join(cfg.DataDir, indexDir)); err != nil {
+	log := syncLogger()
+	if env.idx, err = openSyncIndex(context.Background(), filepath.Join(cfg.DataDir, indexDir), env.db, connectionNames(cfg), log); err != nil {
 		env.Close()
 		return nil, err
 	}
@@ -182,7 +184,7 @@ func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progre
 	}
 	env.eng, err = syncer.New(syncer.Options{
 		Store: syncer.NewStore(env.db), Index: syncer.NewIndex(env.idx), Connections: conns,
-		Logger: syncLogger(), Progress: progress, OnIssues: env.hook.onIssues,
+		Logger: log, Progress: progress, OnIssues: env.hook.onIssues,
 	})
 	if err != nil {
 		env.Close()
