@@ -386,5 +386,45 @@ func runBench(b *testing.B) error {
 				r(pct(cold, 0.5)), r(p50b), 100*(float64(p50)-float64(p50b))/float64(p50b), hits)
 		}
 	}
-	return nil
+	return benchAfterWrites(ctx, idx, perms, kinds[:2], logf)
+}
+
+// benchAfterWrites measures the first search after a write, as a server
+// taking webhooks sees it: each search follows the indexing of one issue
+// (a new segment), so the filter and facet bitmaps of that segment are
+// computed before answering. The written issues are removed and the index
+// compacted again afterwards, so that -dir stays reusable.
+func benchAfterWrites(ctx context.Context, idx *Index, perms *Permissions, kinds []struct {
+	name string
+	qs   []string
+}, logf func(string, ...any)) error {
+	const writesConn, searches = "bench-writes", 40
+	logf("\nfirst search after a write (%d searches each, one issue indexed before each)", searches)
+	logf("%-12s %5s %9s %9s", "query", "princ", "p50", "p95")
+	id := 0
+	for _, k := range kinds {
+		for _, n := range []int{5, 100, 1000} {
+			v := benchViewer(n)
+			var lat []time.Duration
+			for i := range min(searches, len(k.qs)) {
+				id++
+				is := switchyard.Issue{ID: strconv.Itoa(id), Key: "W-" + strconv.Itoa(id), ProjectID: "10000", ProjectKey: "W",
+					Summary: "written during the benchmark", Description: k.qs[i], Status: "Open", IssueType: "Task"}
+				if err := idx.IndexIssue(ctx, writesConn, is); err != nil {
+					return err
+				}
+				t0 := time.Now()
+				if _, err := idx.Search(ctx, SearchRequest{Connection: benchConn, Query: k.qs[i], Viewer: &v, Permissions: perms, Size: 20}); err != nil {
+					return err
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			r := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+			logf("%-12s %5d %9s %9s", k.name, n, r(pct(lat, 0.5)), r(pct(lat, 0.95)))
+		}
+	}
+	if err := idx.DeleteConnection(ctx, writesConn); err != nil {
+		return err
+	}
+	return idx.Compact(ctx)
 }

@@ -30,10 +30,11 @@ var facetFields = []struct{ name, field string }{
 	{"issuetype", fFacetIType},
 }
 
-// facetValue is one facet value with its documents in one snapshot.
+// facetValue is one facet value with its documents in one snapshot, per
+// segment (segment-local numbers; one global bitmap for other readers).
 type facetValue struct {
 	name, value string
-	docs        *roaring.Bitmap
+	docs        []*roaring.Bitmap
 }
 
 type facetCache struct {
@@ -82,16 +83,15 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]f
 	return values, nil
 }
 
-// fillBySegments unions each segment's postings bitmap, shifted by the
-// segment's first document number in the snapshot (scorch numbers documents
-// across segments in order, counting deleted ones).
+// fillBySegments takes each segment's postings bitmap of each value, from
+// the cache when the segment was seen before.
 func (c *facetCache) fillBySegments(snap *scorch.IndexSnapshot, values []facetValue) error {
 	live := map[segment.Segment]map[string]*roaring.Bitmap{}
-	var offset uint64
+	segs := snap.Segments()
 	for i := range values {
-		values[i].docs = roaring.New()
+		values[i].docs = make([]*roaring.Bitmap, len(segs))
 	}
-	for _, ss := range snap.Segments() {
+	for s, ss := range segs {
 		seg := ss.Segment()
 		cached := c.segments[seg]
 		if cached == nil {
@@ -109,17 +109,11 @@ func (c *facetCache) fillBySegments(snap *scorch.IndexSnapshot, values []facetVa
 				}
 				cached[key] = bm
 			}
-			if !bm.IsEmpty() {
-				v.docs.Or(roaring.AddOffset64(bm, int64(offset)))
-			}
+			v.docs[s] = bm
 		}
 		live[seg] = cached
-		offset += seg.Count()
 	}
 	c.segments = live // forget merged-away segments
-	for i := range values {
-		values[i].docs.RunOptimize()
-	}
 	return nil
 }
 
@@ -170,7 +164,7 @@ func (c *facetCache) fillByPostings(ctx context.Context, r bindex.IndexReader, v
 		if err != nil {
 			return err
 		}
-		v.docs = roaring.New()
+		bm := roaring.New()
 		for {
 			d, err := tfr.Next(nil)
 			if err != nil {
@@ -180,21 +174,29 @@ func (c *facetCache) fillByPostings(ctx context.Context, r bindex.IndexReader, v
 			if d == nil {
 				break
 			}
-			v.docs.Add(uint32(d.ID.Value()))
+			bm.Add(uint32(d.ID.Value()))
 		}
 		tfr.Close()
+		v.docs = []*roaring.Bitmap{bm}
 	}
 	return nil
 }
 
-// countFacets counts, per facet, the matches holding each value, largest first.
-func countFacets(values []facetValue, matches *roaring.Bitmap) map[string][]FacetCount {
+// countFacets counts, per facet, the matches holding each value, largest
+// first; matches are per segment, as the values' documents.
+func countFacets(values []facetValue, matches []*roaring.Bitmap) map[string][]FacetCount {
 	out := map[string][]FacetCount{}
 	for _, f := range facetFields {
 		out[f.name] = []FacetCount{}
 	}
 	for _, v := range values {
-		if n := matches.AndCardinality(v.docs); n > 0 {
+		var n uint64
+		for s, docs := range v.docs {
+			if s < len(matches) && matches[s] != nil {
+				n += matches[s].AndCardinality(docs)
+			}
+		}
+		if n > 0 {
 			out[v.name] = append(out[v.name], FacetCount{Value: v.value, Count: int(n)})
 		}
 	}
@@ -213,20 +215,17 @@ func countFacets(values []facetValue, matches *roaring.Bitmap) map[string][]Face
 }
 
 // recordQuery passes its query's matches through and records their document
-// numbers, with the snapshot they come from, for counting facets.
-// The counts are taken when bleve closes the searcher, which it does before
-// it releases the snapshot.
+// numbers per segment, for counting facets. The counts are taken when bleve
+// closes the searcher, which it does before it releases the snapshot.
 type recordQuery struct {
-	q       query.Query
-	cache   *facetCache
-	matches *roaring.Bitmap
-	wide    bool // a document number beyond 32 bits: facets cannot be counted
-	facets  map[string][]FacetCount
-	err     error
+	q      query.Query
+	cache  *facetCache
+	facets map[string][]FacetCount
+	err    error
 }
 
 func newRecordQuery(q query.Query, cache *facetCache) *recordQuery {
-	return &recordQuery{q: q, cache: cache, matches: roaring.New()}
+	return &recordQuery{q: q, cache: cache}
 }
 
 func (rq *recordQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
@@ -234,28 +233,23 @@ func (rq *recordQuery) Searcher(ctx context.Context, r bindex.IndexReader, m map
 	if err != nil {
 		return nil, err
 	}
-	return &recordSearcher{Searcher: s, rq: rq, ctx: ctx, reader: r}, nil
+	rs := &recordSearcher{Searcher: s, rq: rq, ctx: ctx, reader: r, offsets: []uint64{0}}
+	if _, offsets, ok := snapshotSegments(r); ok && len(offsets) > 0 {
+		rs.offsets = offsets
+	}
+	rs.buf = make([][]uint32, len(rs.offsets))
+	return rs, nil
 }
 
 type recordSearcher struct {
 	search.Searcher
-	rq     *recordQuery
-	ctx    context.Context
-	reader bindex.IndexReader
-	closed bool
-}
-
-func (s *recordSearcher) Close() error {
-	if !s.closed && !s.rq.wide && s.ctx.Err() == nil {
-		s.closed = true
-		values, err := s.rq.cache.forSnapshot(s.ctx, s.reader)
-		if err != nil {
-			s.rq.err = err
-		} else {
-			s.rq.facets = countFacets(values, s.rq.matches)
-		}
-	}
-	return s.Searcher.Close()
+	rq      *recordQuery
+	ctx     context.Context
+	reader  bindex.IndexReader
+	offsets []uint64
+	buf     [][]uint32 // per segment, local numbers in the order matched
+	seg     int
+	closed  bool
 }
 
 func (s *recordSearcher) record(dm *search.DocumentMatch) {
@@ -263,11 +257,32 @@ func (s *recordSearcher) record(dm *search.DocumentMatch) {
 		return
 	}
 	n := dm.IndexInternalID.Value()
-	if n > 1<<32-1 {
-		s.rq.wide = true
-		return
+	if n < s.offsets[s.seg] { // matches come in order; be safe if not
+		s.seg = 0
 	}
-	s.rq.matches.Add(uint32(n))
+	for s.seg+1 < len(s.offsets) && n >= s.offsets[s.seg+1] {
+		s.seg++
+	}
+	s.buf[s.seg] = append(s.buf[s.seg], uint32(n-s.offsets[s.seg]))
+}
+
+func (s *recordSearcher) Close() error {
+	if !s.closed && s.ctx.Err() == nil {
+		s.closed = true
+		values, err := s.rq.cache.forSnapshot(s.ctx, s.reader)
+		if err != nil {
+			s.rq.err = err
+		} else {
+			matches := make([]*roaring.Bitmap, len(s.buf))
+			for i, b := range s.buf {
+				if len(b) > 0 {
+					matches[i] = roaring.BitmapOf(b...)
+				}
+			}
+			s.rq.facets = countFacets(values, matches)
+		}
+	}
+	return s.Searcher.Close()
 }
 
 func (s *recordSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {

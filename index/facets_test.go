@@ -19,12 +19,7 @@ import (
 // every visible match and nothing else.
 func TestFacetsMatchHits(t *testing.T) {
 	ctx := context.Background()
-	// Merging tiny segments is what scorch does first: hold it back so
-	// that searches span many segments.
-	idx, err := open(filepath.Join(t.TempDir(), "facets.bleve"), map[string]any{
-		"scorchMergePlanOptions": map[string]any{"maxSegmentsPerTier": 1000, "segmentsPerMergeTask": 2},
-		"scorchPersisterOptions": map[string]any{"NumPersisterWorkers": 1, "MaxSizeInMemoryMergePerWorker": 1},
-	})
+	idx, err := open(filepath.Join(t.TempDir(), "facets.bleve"), manySegments)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +133,13 @@ func TestFacetsMatchHits(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(99)
+}
+
+// manySegments keeps scorch from merging small segments (what it does
+// first), so that tests search across many segments.
+var manySegments = map[string]any{
+	"scorchMergePlanOptions": map[string]any{"maxSegmentsPerTier": 1000, "segmentsPerMergeTask": 2},
+	"scorchPersisterOptions": map[string]any{"NumPersisterWorkers": 1, "MaxSizeInMemoryMergePerWorker": 1},
 }
 
 func sorted(m map[string]int) []string {

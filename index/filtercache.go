@@ -13,6 +13,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	bindex "github.com/blevesearch/bleve_index_api"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // The permission filter of a viewer matches the same documents for as long as
@@ -30,8 +31,38 @@ type filterCache struct {
 	snapshot bindex.IndexReader
 	entries  map[[32]byte]*filterBits
 	order    [][32]byte
+	segments map[segmentFilter]*roaring.Bitmap // a filter's matches in one segment, local numbers
 	hits     uint64
 	misses   uint64
+}
+
+type segmentFilter struct {
+	key [32]byte
+	seg segment.Segment
+}
+
+// filterSegmentEntries bounds the per-segment entries (filters × segments).
+const filterSegmentEntries = 16 * filterCacheEntries
+
+func (c *filterCache) segment(key [32]byte, seg segment.Segment) *roaring.Bitmap {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.disabled {
+		return nil
+	}
+	return c.segments[segmentFilter{key, seg}]
+}
+
+func (c *filterCache) putSegment(key [32]byte, seg segment.Segment, bm *roaring.Bitmap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.disabled {
+		return
+	}
+	if c.segments == nil || len(c.segments) >= filterSegmentEntries {
+		c.segments = map[segmentFilter]*roaring.Bitmap{}
+	}
+	c.segments[segmentFilter{key, seg}] = bm
 }
 
 func (c *filterCache) get(r bindex.IndexReader, key [32]byte) *filterBits {
@@ -58,6 +89,18 @@ func (c *filterCache) put(r bindex.IndexReader, key [32]byte, bm *filterBits) {
 	}
 	if c.snapshot != r {
 		c.snapshot, c.entries, c.order = r, map[[32]byte]*filterBits{}, nil
+		// Forget the matches of segments merged away.
+		if snap, _, ok := snapshotSegments(r); ok && len(c.segments) > 0 {
+			live := map[segment.Segment]bool{}
+			for _, ss := range snap.Segments() {
+				live[ss.Segment()] = true
+			}
+			for k := range c.segments {
+				if !live[k.seg] {
+					delete(c.segments, k)
+				}
+			}
+		}
 	}
 	if _, ok := c.entries[key]; ok {
 		return
@@ -108,10 +151,52 @@ func (f *cachedFilter) Searcher(ctx context.Context, r bindex.IndexReader, m map
 
 // bitmap returns the filter's matches in snapshot r, from the cache or
 // evaluated now; nil when document numbers exceed 32 bits (not cacheable).
+// Segments never change once written, so a segment's matches are kept
+// across snapshots: after a write only the new segments are evaluated.
 func (f *cachedFilter) bitmap(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping) (*filterBits, error) {
 	if bits := f.cache.get(r, f.key); bits != nil {
 		return bits, nil
 	}
+	snap, offsets, ok := snapshotSegments(r)
+	if !ok {
+		global, err := f.evaluate(ctx, r, m)
+		if err != nil || global == nil {
+			return nil, err
+		}
+		bits := &filterBits{global: global}
+		f.cache.put(r, f.key, bits)
+		return bits, nil
+	}
+	segs := snap.Segments()
+	local := make([]*roaring.Bitmap, len(segs))
+	var missing []int
+	for i, ss := range segs {
+		if local[i] = f.cache.segment(f.key, ss.Segment()); local[i] == nil {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		reader := r
+		if len(missing) < len(segs) {
+			reader = newSubsetReader(snap, offsets, missing)
+		}
+		global, err := f.evaluate(ctx, reader, m)
+		if err != nil || global == nil {
+			return nil, err
+		}
+		split := splitBySegment(global, offsets)
+		for _, i := range missing {
+			local[i] = split[i]
+			f.cache.putSegment(f.key, segs[i].Segment(), split[i])
+		}
+	}
+	bits := &filterBits{global: joinSegments(local, offsets), local: local}
+	f.cache.put(r, f.key, bits)
+	return bits, nil
+}
+
+// evaluate runs the filter on r and returns its matches.
+func (f *cachedFilter) evaluate(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping) (*roaring.Bitmap, error) {
 	s, err := f.q.Searcher(ctx, r, m, search.SearcherOptions{Score: "none"})
 	if err != nil {
 		return nil, err
@@ -138,12 +223,7 @@ func (f *cachedFilter) bitmap(ctx context.Context, r bindex.IndexReader, m mappi
 		bm.Add(uint32(n))
 	}
 	bm.RunOptimize()
-	bits := &filterBits{global: bm}
-	if _, offsets, ok := snapshotSegments(r); ok {
-		bits.local = splitBySegment(bm, offsets)
-	}
-	f.cache.put(r, f.key, bits)
-	return bits, nil
+	return bm, nil
 }
 
 // filteredQuery is the user's query restricted to a cached filter. When the

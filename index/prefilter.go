@@ -73,11 +73,44 @@ func splitBySegment(global *roaring.Bitmap, offsets []uint64) []*roaring.Bitmap 
 	return local
 }
 
+// joinSegments is the global bitmap of per-segment matches.
+func joinSegments(local []*roaring.Bitmap, offsets []uint64) *roaring.Bitmap {
+	if len(local) == 1 && offsets[0] == 0 {
+		return local[0]
+	}
+	global := roaring.New()
+	for i, bm := range local {
+		if offsets[i] == 0 {
+			global.Or(bm)
+		} else {
+			global.Or(roaring.AddOffset64(bm, int64(offsets[i])))
+		}
+	}
+	global.RunOptimize()
+	return global
+}
+
+// prefilteredReader restricts term postings: segment i's to local[i] (nil:
+// unrestricted); segments not listed in segs are left out entirely.
 type prefilteredReader struct {
 	*scorch.IndexSnapshot
 	segs    []*scorch.SegmentSnapshot
 	offsets []uint64
 	local   []*roaring.Bitmap
+}
+
+// newSubsetReader reads only the listed segments of snap (whose first
+// document numbers are offsets), to evaluate a filter on new segments only.
+// Only term lookups are restricted: filters are made of terms.
+func newSubsetReader(snap *scorch.IndexSnapshot, offsets []uint64, only []int) *prefilteredReader {
+	r := &prefilteredReader{IndexSnapshot: snap}
+	all := snap.Segments()
+	for _, i := range only {
+		r.segs = append(r.segs, all[i])
+		r.offsets = append(r.offsets, offsets[i])
+		r.local = append(r.local, nil)
+	}
+	return r
 }
 
 // newPrefilteredReader wraps r when it is the snapshot the filter's bits
@@ -114,7 +147,7 @@ func (r *prefilteredReader) termFieldReader(term []byte, field string, includeFr
 		}
 		t.count += pl.Count()
 		it := pl.Iterator(includeFreq, includeNorm, false, nil)
-		if opt, ok := it.(segment.OptimizablePostingsIterator); ok {
+		if opt, ok := it.(segment.OptimizablePostingsIterator); ok && r.local[i] != nil {
 			if actual := opt.ActualBitmap(); actual != nil {
 				opt.ReplaceActual(roaring.And(actual, r.local[i]))
 			}
@@ -186,7 +219,11 @@ func (t *prefilteredTFR) Advance(id bindex.IndexInternalID, rv *bindex.TermField
 		return nil, nil
 	}
 	t.cur = seg
-	p, err := t.its[seg].Advance(n - t.offsets[seg])
+	var target uint64 // n may lie before the first segment of a subset
+	if n > t.offsets[seg] {
+		target = n - t.offsets[seg]
+	}
+	p, err := t.its[seg].Advance(target)
 	if err != nil {
 		return nil, err
 	}

@@ -18,10 +18,7 @@ import (
 // on an index of many segments with replaced and deleted documents.
 func TestPrefilterSameResults(t *testing.T) {
 	ctx := context.Background()
-	idx, err := open(filepath.Join(t.TempDir(), "prefilter.bleve"), map[string]any{
-		"scorchMergePlanOptions": map[string]any{"maxSegmentsPerTier": 1000, "segmentsPerMergeTask": 2},
-		"scorchPersisterOptions": map[string]any{"NumPersisterWorkers": 1, "MaxSizeInMemoryMergePerWorker": 1},
-	})
+	idx, err := open(filepath.Join(t.TempDir(), "prefilter.bleve"), manySegments)
 	if err != nil {
 		t.Fatal(err)
 	}

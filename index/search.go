@@ -169,9 +169,6 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	if rec.err != nil {
 		return nil, fmt.Errorf("search: facets: %w", rec.err)
 	}
-	if rec.wide {
-		return nil, fmt.Errorf("search: the index has more than 2^32 documents")
-	}
 	if rec.facets == nil { // nothing was searched (a cancelled context)
 		rec.facets = countFacets(nil, nil)
 	}

@@ -279,7 +279,7 @@ func TestSimulatorEquivalence(t *testing.T) {
 
 func simEquivalence(t *testing.T, seed int64) {
 	w := jirasim.Generate(jirasim.GenerateOptions{Seed: seed, Projects: 5, Issues: 120})
-	idx, err := Open(filepath.Join(t.TempDir(), "index"))
+	idx, err := open(filepath.Join(t.TempDir(), "index"), manySegments)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,6 +298,15 @@ func simEquivalence(t *testing.T, seed int64) {
 	seen := checkWorld(t, idx, w, "generated")
 	if seen == 0 {
 		t.Fatal("no user sees anything: the world cannot tell leaks from misses")
+	}
+	// Writes after the filters were cached: each re-index is a new segment
+	// (and deletions in old ones) that only it is evaluated for.
+	rr := rand.New(rand.NewPCG(uint64(seed), 7))
+	for range 3 {
+		if err := idx.IndexIssue(context.Background(), simConn, issues[rr.IntN(len(issues))]); err != nil {
+			t.Fatal(err)
+		}
+		checkWorld(t, idx, w, "after a re-index")
 	}
 
 	r := rand.New(rand.NewPCG(uint64(seed), 99))
