@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,11 +17,7 @@ import (
 // scripts/test runs it with the race detector.
 func TestSearchWhileWriting(t *testing.T) {
 	ctx := context.Background()
-	idx, err := open(filepath.Join(t.TempDir(), "concurrent.bleve"), manySegments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := openManySegments(t)
 	perms := &Permissions{}
 	for p := range 4 {
 		perms.Projects = append(perms.Projects, switchyard.Project{ID: strconv.Itoa(100 + p), Key: fmt.Sprintf("P%d", p),

@@ -19,11 +19,7 @@ import (
 // every visible match and nothing else.
 func TestFacetsMatchHits(t *testing.T) {
 	ctx := context.Background()
-	idx, err := open(filepath.Join(t.TempDir(), "facets.bleve"), manySegments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := openManySegments(t)
 
 	projects := []string{"A", "B", "C", "D"}
 	perms := &Permissions{}
@@ -140,6 +136,17 @@ func TestFacetsMatchHits(t *testing.T) {
 var manySegments = map[string]any{
 	"scorchMergePlanOptions": map[string]any{"maxSegmentsPerTier": 1000, "segmentsPerMergeTask": 2},
 	"scorchPersisterOptions": map[string]any{"NumPersisterWorkers": 1, "MaxSizeInMemoryMergePerWorker": 1},
+}
+
+// openManySegments opens an on-disk index that keeps its segments apart.
+func openManySegments(t *testing.T) *Index {
+	t.Helper()
+	idx, err := open(filepath.Join(t.TempDir(), "index.bleve"), manySegments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	return idx
 }
 
 func sorted(m map[string]int) []string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,11 +17,7 @@ import (
 // on an index of many segments with replaced and deleted documents.
 func TestPrefilterSameResults(t *testing.T) {
 	ctx := context.Background()
-	idx, err := open(filepath.Join(t.TempDir(), "prefilter.bleve"), manySegments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
+	idx := openManySegments(t)
 
 	r := rand.New(rand.NewPCG(11, 12))
 	vocab := strings.Fields("vpn disk full printer login password reset network slow outage server backup restore quota email the of")
