@@ -357,7 +357,7 @@ func runBench(b *testing.B) error {
 	}
 	logf("\nlatency per search (%d queries each, size 20, with facets and snippets)", len(qs.rare))
 	logf("  filter: the viewer's permission filter cached per index snapshot (steady state)")
-	logf("  cold: the filter evaluated from scratch on every search (first search after a write)")
+	logf("  cold: the filter evaluated from scratch on every search (a viewer's first search, or after a merge)")
 	logf("  none: no permission filter (internal measurement only)")
 	logf("\n%-12s %5s %9s %9s %9s %9s %9s %9s %10s", "query", "princ", "p50", "p95", "p99", "cold p50", "none p50", "overhead", "avg total")
 	for _, k := range kinds {

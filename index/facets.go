@@ -14,13 +14,13 @@ import (
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
-// Facets are counted with bitmaps instead of bleve's facet builder, which
-// reads every match's doc values and was half of the time of a search that
-// matches many documents. A search records the document numbers it matches
-// (recordQuery); each facet value's documents are a bitmap taken from the
-// postings of its keyword field; a count is the size of an intersection.
-// The bitmaps are kept per segment, which never changes once written, so a
-// write costs only the new segments' bitmaps, not a pass over the index.
+// Facets are counted without bleve's facet builder, which reads every
+// match's doc values and was half of the time of a search that matches many
+// documents. A search records the document numbers it matches, per segment
+// (recordQuery). Each segment keeps, per facet field, an array from document
+// number to value, built once from the postings of the value terms: a count
+// is then one array read per match and field. Segments never change once
+// written, so a write costs only the new segments' arrays.
 
 // facetFields maps facet names to the keyword fields that hold their values.
 var facetFields = []struct{ name, field string }{
@@ -30,27 +30,31 @@ var facetFields = []struct{ name, field string }{
 	{"issuetype", fFacetIType},
 }
 
-// facetValue is one facet value with its documents in one snapshot, per
-// segment (segment-local numbers; one global bitmap for other readers).
-type facetValue struct {
-	name, value string
-	docs        []*roaring.Bitmap
+// facetValue names one value of one facet.
+type facetValue struct{ name, value string }
+
+// segmentFacets maps a segment's documents to their facet values: ord[f][d]
+// is 1 + the index in values of document d's value of facetFields[f], or 0.
+type segmentFacets struct {
+	values []facetValue
+	ord    [][]uint32
 }
 
 type facetCache struct {
 	mu       sync.Mutex
-	segments map[segment.Segment]map[string]*roaring.Bitmap // field+"\x00"+term → segment-local doc numbers
+	segments map[segment.Segment]*segmentFacets
 	snapshot bindex.IndexReader
-	values   []facetValue
+	perSeg   []*segmentFacets // for snapshot, in segment order
 }
 
-// forSnapshot returns every facet value of the snapshot with its documents
-// (deleted ones included: counts intersect them with live matches).
-func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]facetValue, error) {
+// forSnapshot returns the facet arrays of each segment of the snapshot (one
+// for the whole index when the reader is not a scorch snapshot). Deleted
+// documents keep their values: only live matches are counted.
+func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]*segmentFacets, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.snapshot == r && c.values != nil {
-		return c.values, nil
+	if c.snapshot == r && c.perSeg != nil {
+		return c.perSeg, nil
 	}
 	var values []facetValue
 	for _, f := range facetFields {
@@ -71,59 +75,75 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]f
 		}
 		dict.Close()
 	}
+	var perSeg []*segmentFacets
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
-		if err := c.fillByPostings(ctx, r, values); err != nil {
+		count, err := r.DocCount()
+		if err != nil {
 			return nil, err
 		}
-	} else if err := c.fillBySegments(snap, values); err != nil {
-		return nil, err
-	}
-	c.snapshot, c.values = r, values
-	return values, nil
-}
-
-// fillBySegments takes each segment's postings bitmap of each value, from
-// the cache when the segment was seen before.
-func (c *facetCache) fillBySegments(snap *scorch.IndexSnapshot, values []facetValue) error {
-	live := map[segment.Segment]map[string]*roaring.Bitmap{}
-	segs := snap.Segments()
-	for i := range values {
-		values[i].docs = make([]*roaring.Bitmap, len(segs))
-	}
-	for s, ss := range segs {
-		seg := ss.Segment()
-		cached := c.segments[seg]
-		if cached == nil {
-			cached = map[string]*roaring.Bitmap{}
+		sf, err := buildSegmentFacets(values, count, func(field, term string) (*roaring.Bitmap, error) {
+			return readerPostings(ctx, r, field, term)
+		})
+		if err != nil {
+			return nil, err
 		}
-		for i := range values {
-			v := &values[i]
-			field := facetFieldOf(v.name)
-			key := field + "\x00" + v.value
-			bm, ok := cached[key]
-			if !ok {
+		perSeg = []*segmentFacets{sf}
+	} else {
+		live := map[segment.Segment]*segmentFacets{}
+		for _, ss := range snap.Segments() {
+			seg := ss.Segment()
+			// A segment's values were all in the dictionary when it was
+			// first seen, and it never changes: its arrays stay right.
+			sf := c.segments[seg]
+			if sf == nil {
 				var err error
-				if bm, err = segmentPostings(seg, field, v.value); err != nil {
-					return err
+				sf, err = buildSegmentFacets(values, seg.Count(), func(field, term string) (*roaring.Bitmap, error) {
+					return segmentPostings(seg, field, term)
+				})
+				if err != nil {
+					return nil, err
 				}
-				cached[key] = bm
 			}
-			v.docs[s] = bm
+			live[seg] = sf
+			perSeg = append(perSeg, sf)
 		}
-		live[seg] = cached
+		c.segments = live // forget merged-away segments
 	}
-	c.segments = live // forget merged-away segments
-	return nil
+	c.snapshot, c.perSeg = r, perSeg
+	return perSeg, nil
 }
 
-func facetFieldOf(name string) string {
-	for _, f := range facetFields {
-		if f.name == name {
-			return f.field
+func buildSegmentFacets(values []facetValue, docs uint64, postings func(field, term string) (*roaring.Bitmap, error)) (*segmentFacets, error) {
+	sf := &segmentFacets{values: values, ord: make([][]uint32, len(facetFields))}
+	for f := range facetFields {
+		sf.ord[f] = make([]uint32, docs)
+	}
+	for i, v := range values {
+		f := facetIndex(v.name)
+		bm, err := postings(facetFields[f].field, v.value)
+		if err != nil {
+			return nil, err
+		}
+		it := bm.Iterator()
+		for it.HasNext() {
+			d := int(it.Next())
+			if d >= len(sf.ord[f]) { // readers that are not scorch: numbers beyond the count
+				sf.ord[f] = append(sf.ord[f], make([]uint32, d+1-len(sf.ord[f]))...)
+			}
+			sf.ord[f][d] = uint32(i) + 1
 		}
 	}
-	return ""
+	return sf, nil
+}
+
+func facetIndex(name string) int {
+	for i, f := range facetFields {
+		if f.name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // segmentPostings is the bitmap of the segment's documents holding term in field.
@@ -139,7 +159,7 @@ func segmentPostings(seg segment.Segment, field, term string) (*roaring.Bitmap, 
 	it := pl.Iterator(false, false, false, nil)
 	if opt, ok := it.(segment.OptimizablePostingsIterator); ok {
 		if bm := opt.ActualBitmap(); bm != nil {
-			return bm.Clone(), nil
+			return bm, nil
 		}
 	}
 	out := roaring.New()
@@ -155,50 +175,55 @@ func segmentPostings(seg segment.Segment, field, term string) (*roaring.Bitmap, 
 	}
 }
 
-// fillByPostings reads each value's documents through the reader (indexes
-// that are not scorch: none today, kept so that facets never go missing).
-func (c *facetCache) fillByPostings(ctx context.Context, r bindex.IndexReader, values []facetValue) error {
-	for i := range values {
-		v := &values[i]
-		tfr, err := r.TermFieldReader(ctx, []byte(v.value), facetFieldOf(v.name), false, false, false)
-		if err != nil {
-			return err
-		}
-		bm := roaring.New()
-		for {
-			d, err := tfr.Next(nil)
-			if err != nil {
-				tfr.Close()
-				return err
-			}
-			if d == nil {
-				break
-			}
-			bm.Add(uint32(d.ID.Value()))
-		}
-		tfr.Close()
-		v.docs = []*roaring.Bitmap{bm}
+// readerPostings reads a term's documents through the reader (indexes that
+// are not scorch: none today, kept so that facets never go missing).
+func readerPostings(ctx context.Context, r bindex.IndexReader, field, term string) (*roaring.Bitmap, error) {
+	tfr, err := r.TermFieldReader(ctx, []byte(term), field, false, false, false)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	defer tfr.Close()
+	bm := roaring.New()
+	for {
+		d, err := tfr.Next(nil)
+		if err != nil {
+			return nil, err
+		}
+		if d == nil {
+			return bm, nil
+		}
+		bm.Add(uint32(d.ID.Value()))
+	}
 }
 
 // countFacets counts, per facet, the matches holding each value, largest
-// first; matches are per segment, as the values' documents.
-func countFacets(values []facetValue, matches []*roaring.Bitmap) map[string][]FacetCount {
+// first; matches[s] are the local numbers of segment s's matches.
+func countFacets(perSeg []*segmentFacets, matches [][]uint32) map[string][]FacetCount {
+	totals := map[facetValue]int{}
+	for s, sf := range perSeg {
+		if s >= len(matches) || len(matches[s]) == 0 {
+			continue
+		}
+		counts := make([]int, len(sf.values)+1)
+		for _, ord := range sf.ord {
+			for _, d := range matches[s] {
+				if int(d) < len(ord) {
+					counts[ord[d]]++
+				}
+			}
+		}
+		for i, n := range counts[1:] {
+			if n > 0 {
+				totals[sf.values[i]] += n
+			}
+		}
+	}
 	out := map[string][]FacetCount{}
 	for _, f := range facetFields {
 		out[f.name] = []FacetCount{}
 	}
-	for _, v := range values {
-		var n uint64
-		for s, docs := range v.docs {
-			if s < len(matches) && matches[s] != nil {
-				n += matches[s].AndCardinality(docs)
-			}
-		}
-		if n > 0 {
-			out[v.name] = append(out[v.name], FacetCount{Value: v.value, Count: int(n)})
-		}
+	for v, n := range totals {
+		out[v.name] = append(out[v.name], FacetCount{Value: v.value, Count: n})
 	}
 	for name, fc := range out {
 		sort.Slice(fc, func(i, j int) bool {
@@ -269,17 +294,11 @@ func (s *recordSearcher) record(dm *search.DocumentMatch) {
 func (s *recordSearcher) Close() error {
 	if !s.closed && s.ctx.Err() == nil {
 		s.closed = true
-		values, err := s.rq.cache.forSnapshot(s.ctx, s.reader)
+		perSeg, err := s.rq.cache.forSnapshot(s.ctx, s.reader)
 		if err != nil {
 			s.rq.err = err
 		} else {
-			matches := make([]*roaring.Bitmap, len(s.buf))
-			for i, b := range s.buf {
-				if len(b) > 0 {
-					matches[i] = roaring.BitmapOf(b...)
-				}
-			}
-			s.rq.facets = countFacets(values, matches)
+			s.rq.facets = countFacets(perSeg, s.buf)
 		}
 	}
 	return s.Searcher.Close()

@@ -123,7 +123,17 @@ func newPrefilteredReader(r bindex.IndexReader, bits *filterBits) bindex.IndexRe
 	if !ok || len(offsets) != len(bits.local) {
 		return r
 	}
-	return &prefilteredReader{IndexSnapshot: snap, segs: snap.Segments(), offsets: offsets, local: bits.local}
+	segs := snap.Segments()
+	local := make([]*roaring.Bitmap, len(segs))
+	for i, ss := range segs {
+		// Where the viewer sees most of a segment, walking the restricted
+		// postings costs more than scoring the few invisible documents
+		// (which the filter above drops).
+		if bm := bits.local[i]; 2*bm.GetCardinality() < ss.Segment().Count() {
+			local[i] = bm
+		}
+	}
+	return &prefilteredReader{IndexSnapshot: snap, segs: segs, offsets: offsets, local: local}
 }
 
 func (r *prefilteredReader) TermFieldReader(ctx context.Context, term []byte, field string, includeFreq, includeNorm, includeTermVectors bool) (bindex.TermFieldReader, error) {
