@@ -14,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"switchyard/connector/jirasim"
+	_ "switchyard/index" // registers the analysis (word pairs) the index's mapping names
 	"switchyard/runbook"
 	"switchyard/store"
 )
