@@ -131,22 +131,14 @@ func (f *filterQuery) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"filter": f.q})
 }
 
-// cachedFilter is a filterQuery whose matches are cached per snapshot.
+// cachedFilter is a filter whose matches are cached per snapshot and segment.
+// It is not a query of its own: the bitmap may hold documents deleted since
+// their segment was evaluated, harmless only under filteredQuery, which
+// applies it to the query's (live) matches.
 type cachedFilter struct {
 	q     query.Query
 	key   [32]byte
 	cache *filterCache
-}
-
-func (f *cachedFilter) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, _ search.SearcherOptions) (search.Searcher, error) {
-	bits, err := f.bitmap(ctx, r, m)
-	if err != nil {
-		return nil, err
-	}
-	if bits == nil {
-		return f.q.Searcher(ctx, r, m, search.SearcherOptions{Score: "none"})
-	}
-	return newBitmapSearcher(bits.global), nil
 }
 
 // bitmap returns the filter's matches in snapshot r, from the cache or

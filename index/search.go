@@ -144,14 +144,16 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 		extra = append(extra, dayRange(fUpdatedDay, req.UpdatedFrom, req.UpdatedTo, &incl, &incl))
 	}
 	fq := and(append(filters, extra...)...)
-	var q query.Query = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
+	var q query.Query
 	if len(extra) > 0 {
 		if ek, err := filterKey(and(extra...)); err == nil {
 			key = sha256.Sum256(append(key[:], ek[:]...))
-			q = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
-		} else {
+		} else { // not cacheable: evaluated as it is
 			q = query.NewConjunctionQuery([]query.Query{userQ, &filterQuery{fq}})
 		}
+	}
+	if q == nil {
+		q = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
 	}
 	rec := newRecordQuery(q, &idx.facets)
 	sr := bleve.NewSearchRequestOptions(rec, size, req.From, false)
