@@ -96,6 +96,30 @@ func (w *World) beginWrite(actor string) (string, error) {
 	return w.resolveActor(actor)
 }
 
+// beginIssueWrite is beginWrite followed by finding the issue by id or key.
+// The caller defers unlockAndDispatch whatever it returns.
+func (w *World) beginIssueWrite(actor, key string) (string, *SimIssue, *SimProject, error) {
+	actor, err := w.beginWrite(actor)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	iss, p, err := w.issueForWrite(key)
+	return actor, iss, p, err
+}
+
+// beginCommentWrite is beginIssueWrite followed by finding the comment.
+func (w *World) beginCommentWrite(actor, key, commentID string) (string, *SimIssue, *SimProject, *SimComment, error) {
+	actor, iss, p, err := w.beginIssueWrite(actor, key)
+	if err != nil {
+		return "", nil, nil, nil, err
+	}
+	c := iss.CommentByID(commentID)
+	if c == nil {
+		return "", nil, nil, nil, notFound("comment", commentID)
+	}
+	return actor, iss, p, c, nil
+}
+
 // projectForWrite finds a project by id or key for a mutation. Write lock held.
 func (w *World) projectForWrite(key string) (*SimProject, error) {
 	p := w.ProjectByIDOrKey(key)
@@ -330,12 +354,8 @@ func (w *World) CreateIssue(actor string, in IssueCreate) (*SimIssue, error) {
 
 // UpdateIssue changes the given fields of an issue (by key, old key or id).
 func (w *World) UpdateIssue(actor, key string, u IssueUpdate) (*SimIssue, error) {
-	actor, err := w.beginWrite(actor)
+	actor, iss, p, err := w.beginIssueWrite(actor, key)
 	defer w.unlockAndDispatch()
-	if err != nil {
-		return nil, err
-	}
-	iss, p, err := w.issueForWrite(key)
 	if err != nil {
 		return nil, err
 	}
@@ -467,12 +487,8 @@ func orEmptyMaps(x []map[string]any) []map[string]any {
 // DeleteIssue removes an issue, records ISSUE_DELETE in the audit log (the key
 // in objectItem.name, as Jira does) and lists the key in Deleted.
 func (w *World) DeleteIssue(actor, key string) error {
-	actor, err := w.beginWrite(actor)
+	actor, iss, _, err := w.beginIssueWrite(actor, key)
 	defer w.unlockAndDispatch()
-	if err != nil {
-		return err
-	}
-	iss, _, err := w.issueForWrite(key)
 	if err != nil {
 		return err
 	}
@@ -525,12 +541,8 @@ func (w *World) checkVisibility(p *SimProject, v *switchyard.Visibility) (*switc
 
 // AddComment adds a comment (ADF body) with an optional visibility.
 func (w *World) AddComment(actor, key string, body json.RawMessage, vis *switchyard.Visibility) (*SimComment, error) {
-	actor, err := w.beginWrite(actor)
+	actor, iss, p, err := w.beginIssueWrite(actor, key)
 	defer w.unlockAndDispatch()
-	if err != nil {
-		return nil, err
-	}
-	iss, p, err := w.issueForWrite(key)
 	if err != nil {
 		return nil, err
 	}
@@ -561,18 +573,10 @@ func (w *World) AddComment(actor, key string, body json.RawMessage, vis *switchy
 // UpdateComment replaces a comment's body (nil keeps it) and its visibility
 // (nil makes it public, as a Jira edit without visibility does).
 func (w *World) UpdateComment(actor, key, commentID string, body json.RawMessage, vis *switchyard.Visibility) (*SimComment, error) {
-	actor, err := w.beginWrite(actor)
+	actor, iss, p, c, err := w.beginCommentWrite(actor, key, commentID)
 	defer w.unlockAndDispatch()
 	if err != nil {
 		return nil, err
-	}
-	iss, p, err := w.issueForWrite(key)
-	if err != nil {
-		return nil, err
-	}
-	c := iss.CommentByID(commentID)
-	if c == nil {
-		return nil, notFound("comment", commentID)
 	}
 	if body != nil {
 		if err := checkADF("body", body); err != nil {
@@ -596,18 +600,10 @@ func (w *World) UpdateComment(actor, key, commentID string, body json.RawMessage
 
 // DeleteComment removes a comment.
 func (w *World) DeleteComment(actor, key, commentID string) error {
-	actor, err := w.beginWrite(actor)
+	actor, iss, _, c, err := w.beginCommentWrite(actor, key, commentID)
 	defer w.unlockAndDispatch()
 	if err != nil {
 		return err
-	}
-	iss, _, err := w.issueForWrite(key)
-	if err != nil {
-		return err
-	}
-	c := iss.CommentByID(commentID)
-	if c == nil {
-		return notFound("comment", commentID)
 	}
 	iss.Updated = w.tick()
 	iss.Comments = slices.DeleteFunc(iss.Comments, func(x *SimComment) bool { return x == c })
@@ -618,12 +614,8 @@ func (w *World) DeleteComment(actor, key, commentID string) error {
 // AddAttachment attaches content to an issue. An empty mimeType is guessed
 // from the file extension.
 func (w *World) AddAttachment(actor, key, filename, mimeType string, content []byte) (*SimAttachment, error) {
-	actor, err := w.beginWrite(actor)
+	actor, iss, _, err := w.beginIssueWrite(actor, key)
 	defer w.unlockAndDispatch()
-	if err != nil {
-		return nil, err
-	}
-	iss, _, err := w.issueForWrite(key)
 	if err != nil {
 		return nil, err
 	}
@@ -660,12 +652,8 @@ func (w *World) AddAttachment(actor, key, filename, mimeType string, content []b
 // status fall back to the target's first when unknown there; a security
 // level the target does not define is cleared.
 func (w *World) MoveIssue(actor, key, toProjectKey string) (*SimIssue, error) {
-	actor, err := w.beginWrite(actor)
+	actor, iss, from, err := w.beginIssueWrite(actor, key)
 	defer w.unlockAndDispatch()
-	if err != nil {
-		return nil, err
-	}
-	iss, from, err := w.issueForWrite(key)
 	if err != nil {
 		return nil, err
 	}
@@ -966,12 +954,8 @@ func (w *World) CreateUser(actor string, in UserCreate) (*SimUser, error) {
 
 // SetIssueProperty stores an issue property (Jira entity property).
 func (w *World) SetIssueProperty(actor, key, propKey string, value json.RawMessage) error {
-	_, err := w.beginWrite(actor)
+	_, iss, _, err := w.beginIssueWrite(actor, key)
 	defer w.unlockAndDispatch()
-	if err != nil {
-		return err
-	}
-	iss, _, err := w.issueForWrite(key)
 	if err != nil {
 		return err
 	}
@@ -987,18 +971,10 @@ func (w *World) SetIssueProperty(actor, key, propKey string, value json.RawMessa
 
 // SetCommentProperty stores a comment property (used for write-back idempotency).
 func (w *World) SetCommentProperty(actor, key, commentID, propKey string, value json.RawMessage) error {
-	_, err := w.beginWrite(actor)
+	_, _, _, c, err := w.beginCommentWrite(actor, key, commentID)
 	defer w.unlockAndDispatch()
 	if err != nil {
 		return err
-	}
-	iss, _, err := w.issueForWrite(key)
-	if err != nil {
-		return err
-	}
-	c := iss.CommentByID(commentID)
-	if c == nil {
-		return notFound("comment", commentID)
 	}
 	if propKey == "" || !json.Valid(value) {
 		return invalid("property", "needs a key and a JSON value")
