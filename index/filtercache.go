@@ -167,22 +167,29 @@ func (f *cachedFilter) bitmap(ctx context.Context, r bindex.IndexReader, m mappi
 			missing = append(missing, i)
 		}
 	}
+	var global *roaring.Bitmap
 	if len(missing) > 0 {
 		reader := r
 		if len(missing) < len(segs) {
 			reader = newSubsetReader(snap, offsets, missing)
 		}
-		global, err := f.evaluate(ctx, reader, m)
-		if err != nil || global == nil {
+		found, err := f.evaluate(ctx, reader, m)
+		if err != nil || found == nil {
 			return nil, err
 		}
-		split := splitBySegment(global, offsets)
+		split := splitBySegment(found, offsets)
 		for _, i := range missing {
 			local[i] = split[i]
 			f.cache.putSegment(f.key, segs[i].Segment(), split[i])
 		}
+		if len(missing) == len(segs) {
+			global = found // evaluated whole: nothing to join
+		}
 	}
-	bits := &filterBits{global: joinSegments(local, offsets), local: local}
+	if global == nil {
+		global = joinSegments(local, offsets)
+	}
+	bits := &filterBits{global: global, local: local, offsets: offsets}
 	f.cache.put(r, f.key, bits)
 	return bits, nil
 }
@@ -346,8 +353,9 @@ type connFilters struct {
 // viewerFilter is a viewer's permission filter; q is nil when the viewer
 // may see nothing.
 type viewerFilter struct {
-	q   query.Query
-	key [32]byte
+	q         query.Query
+	key       [32]byte
+	cacheable bool
 }
 
 const viewerFilterEntries = 4096
@@ -367,12 +375,9 @@ func (c *viewerFilters) get(conn string, v Viewer, perms *Permissions) viewerFil
 	var f viewerFilter
 	if q, ok := permissionFilter(conn, v, perms); ok {
 		key, err := filterKey(q)
-		if err != nil {
-			// Not cacheable (cannot happen with our query types): a key no
-			// other filter has keeps it out of the bitmap cache's way.
-			return viewerFilter{q: q, key: sha256.Sum256([]byte(err.Error() + "\x00" + conn))}
-		}
-		f = viewerFilter{q: q, key: key}
+		// A filter without a key (cannot happen with our query types) is
+		// evaluated as it is on every search, never shared through the cache.
+		f = viewerFilter{q: q, key: key, cacheable: err == nil}
 	}
 
 	c.mu.Lock()

@@ -29,8 +29,9 @@ var prefilterPostings = true
 // and per segment the segment-local numbers (nil when the reader is not a
 // scorch snapshot).
 type filterBits struct {
-	global *roaring.Bitmap
-	local  []*roaring.Bitmap
+	global  *roaring.Bitmap
+	local   []*roaring.Bitmap
+	offsets []uint64 // each segment's first global number
 }
 
 // snapshotSegments lists the snapshot's segments with the first global
@@ -116,14 +117,11 @@ func newSubsetReader(snap *scorch.IndexSnapshot, offsets []uint64, only []int) *
 // newPrefilteredReader wraps r when it is the snapshot the filter's bits
 // were computed on; otherwise it returns r.
 func newPrefilteredReader(r bindex.IndexReader, bits *filterBits) bindex.IndexReader {
-	if !prefilterPostings || bits == nil || bits.local == nil {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !prefilterPostings || bits == nil || bits.local == nil || !ok {
 		return r
 	}
-	snap, offsets, ok := snapshotSegments(r)
-	if !ok || len(offsets) != len(bits.local) {
-		return r
-	}
-	segs := snap.Segments()
+	segs := snap.Segments() // bits were computed on this snapshot
 	local := make([]*roaring.Bitmap, len(segs))
 	for i, ss := range segs {
 		// Where the viewer sees most of a segment, walking the restricted
@@ -133,7 +131,7 @@ func newPrefilteredReader(r bindex.IndexReader, bits *filterBits) bindex.IndexRe
 			local[i] = bm
 		}
 	}
-	return &prefilteredReader{IndexSnapshot: snap, segs: segs, offsets: offsets, local: local}
+	return &prefilteredReader{IndexSnapshot: snap, segs: segs, offsets: bits.offsets, local: local}
 }
 
 func (r *prefilteredReader) TermFieldReader(ctx context.Context, term []byte, field string, includeFreq, includeNorm, includeTermVectors bool) (bindex.TermFieldReader, error) {

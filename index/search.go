@@ -116,6 +116,7 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	// cache key; the request's own filters are hashed onto it.
 	var filters, extra []query.Query
 	var key [32]byte
+	cacheable := true
 	if req.noFilter {
 		filters = []query.Query{termQ(fConn, req.Connection)}
 		key = sha256.Sum256([]byte("unfiltered\x00" + req.Connection))
@@ -128,7 +129,7 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 		if vf.q == nil {
 			return &SearchResult{Facets: countFacets(nil, nil), Took: time.Since(start)}, nil
 		}
-		filters, key = []query.Query{vf.q}, vf.key
+		filters, key, cacheable = []query.Query{vf.q}, vf.key, vf.cacheable
 	}
 	if len(req.Projects) > 0 {
 		extra = append(extra, newTermsQuery(fFacetProject, req.Projects))
@@ -144,16 +145,13 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 		extra = append(extra, dayRange(fUpdatedDay, req.UpdatedFrom, req.UpdatedTo, &incl, &incl))
 	}
 	fq := and(append(filters, extra...)...)
-	var q query.Query
-	if len(extra) > 0 {
-		if ek, err := filterKey(and(extra...)); err == nil {
-			key = sha256.Sum256(append(key[:], ek[:]...))
-		} else { // not cacheable: evaluated as it is
-			q = query.NewConjunctionQuery([]query.Query{userQ, &filterQuery{fq}})
-		}
+	if cacheable && len(extra) > 0 {
+		ek, err := filterKey(and(extra...))
+		key, cacheable = sha256.Sum256(append(key[:], ek[:]...)), err == nil
 	}
-	if q == nil {
-		q = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
+	var q query.Query = &filteredQuery{q: userQ, filter: &cachedFilter{q: fq, key: key, cache: &idx.filters}}
+	if !cacheable { // evaluated as it is
+		q = query.NewConjunctionQuery([]query.Query{userQ, &filterQuery{fq}})
 	}
 	rec := newRecordQuery(q, &idx.facets)
 	sr := bleve.NewSearchRequestOptions(rec, size, req.From, false)
