@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -67,14 +68,22 @@ func (c *Client) AuditRecords(ctx context.Context, from time.Time, fn func([]Del
 }
 
 // dcAuditEvents reads Data Center's audit log (/rest/auditing/1.0/events),
-// whose issue deletions carry the key among the affected objects.
+// whose issue deletions carry the key among the affected objects. It pages
+// by the cursor Jira hands out (pagingInfo.nextPageCursor, sent back as
+// pageCursor): the log is newest first, so offsets would shift under events
+// logged while paging and repeat them. Offsets are used only when a page
+// that is not the last comes without a cursor (older audit plugins).
 func (c *Client) dcAuditEvents(ctx context.Context, from time.Time, fn func([]Deletion) error) error {
-	for offset := 0; ; {
+	cursor, offset := "", 0
+	for {
 		q := url.Values{
-			"from":   {from.UTC().Format("2006-01-02T15:04:05.000Z")},
-			"offset": {strconv.Itoa(offset)},
-			"limit":  {strconv.Itoa(c.page(auditPage))},
+			"from":  {from.UTC().Format("2006-01-02T15:04:05.000Z")},
+			"limit": {strconv.Itoa(c.page(auditPage))},
 		}
+		if cursor != "" {
+			q.Set("pageCursor", cursor)
+		}
+		q.Set("offset", strconv.Itoa(offset))
 		var r struct {
 			Entities []struct {
 				Timestamp jtime `json:"timestamp"`
@@ -93,9 +102,10 @@ func (c *Client) dcAuditEvents(ctx context.Context, from time.Time, fn func([]De
 				} `json:"affectedObjects"`
 			} `json:"entities"`
 			PagingInfo struct {
-				Size      int  `json:"size"`
-				LastPage  bool `json:"lastPage"`
-				NextStart *int `json:"nextPageStart"`
+				Size       int    `json:"size"`
+				LastPage   bool   `json:"lastPage"`
+				NextCursor string `json:"nextPageCursor"`
+				NextOffset *int   `json:"nextPageOffset"`
 			} `json:"pagingInfo"`
 		}
 		if err := c.do(ctx, call{endpoint: "GET /rest/auditing/1.0/events"}, http.MethodGet, "/rest/auditing/1.0/events?"+q.Encode(), nil, &r); err != nil {
@@ -123,9 +133,22 @@ func (c *Client) dcAuditEvents(ctx context.Context, from time.Time, fn func([]De
 				return err
 			}
 		}
-		offset += len(r.Entities)
 		if len(r.Entities) == 0 || r.PagingInfo.LastPage {
 			return nil
+		}
+		switch {
+		case r.PagingInfo.NextCursor != "":
+			if r.PagingInfo.NextCursor == cursor && (r.PagingInfo.NextOffset == nil || *r.PagingInfo.NextOffset == offset) {
+				return fmt.Errorf("GET /rest/auditing/1.0/events: the next page cursor %q repeats the current one", cursor)
+			}
+			cursor, offset = r.PagingInfo.NextCursor, 0
+			if r.PagingInfo.NextOffset != nil {
+				offset = *r.PagingInfo.NextOffset
+			}
+		case r.PagingInfo.NextOffset != nil && *r.PagingInfo.NextOffset > offset:
+			offset = *r.PagingInfo.NextOffset
+		default:
+			offset += len(r.Entities)
 		}
 	}
 }

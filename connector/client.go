@@ -289,8 +289,9 @@ func callFrom(ctx context.Context, r *http.Request) call {
 }
 
 // do sends one request through go-jira and decodes the JSON answer into v
-// (when v is non-nil). Non-2xx statuses become errors wrapping the shared
-// sentinels, with the path named.
+// (when v is non-nil). path is relative to the API base, context path
+// included (go-jira joins it below the base). Non-2xx statuses become errors
+// wrapping the shared sentinels, naming the URL really requested.
 func (c *Client) do(ctx context.Context, k call, method, path string, body, v any) error {
 	jc, err := c.api(ctx)
 	if err != nil {
@@ -301,9 +302,10 @@ func (c *Client) do(ctx context.Context, k call, method, path string, body, v an
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	target := redactURL(req.URL)
 	resp, err := jc.Do(req, v)
 	if resp != nil && resp.Response != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-		return statusError(method, path, resp.Response)
+		return statusError(method, target, resp.Response)
 	}
 	if err != nil {
 		var ue *url.Error
@@ -314,9 +316,9 @@ func (c *Client) do(ctx context.Context, k call, method, path string, body, v an
 			return nil // 2xx with an empty body (201/204)
 		}
 		if resp != nil && resp.Response != nil {
-			return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+			return fmt.Errorf("%s %s: decode response: %w", method, target, err)
 		}
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	return nil
 }

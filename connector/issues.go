@@ -537,25 +537,33 @@ func (c *Client) AttachmentContent(ctx context.Context, id string, max int64) (i
 	if err != nil {
 		return nil, err
 	}
-	p := "/rest/api/3/attachment/content/" + id
-	ep := "GET /rest/api/3/attachment/content/{id}"
+	var req *http.Request
 	if c.dc() {
 		// Data Center serves bytes at the metadata's content URL
-		// (/secure/attachment/{id}/{filename}).
+		// (/secure/attachment/{id}/{filename}), which Jira gives absolute and
+		// with the context path already in it: request it as it is.
 		var meta attachmentJSON
 		if err := c.do(ctx, call{endpoint: "GET /rest/api/2/attachment/{id}"}, http.MethodGet, "/rest/api/2/attachment/"+id, nil, &meta); err != nil {
 			return nil, err
 		}
-		u, err := url.Parse(meta.Content)
-		if err != nil || meta.Content == "" {
-			return nil, fmt.Errorf("attachment %s: no content URL in %q", id, meta.Content)
+		if meta.Content == "" {
+			return nil, fmt.Errorf("attachment %s: no content URL in its metadata", id)
 		}
-		p, ep = u.EscapedPath(), "GET /secure/attachment/{id}/{filename}"
+		u, err := resolveURL(c.siteURL, meta.Content)
+		if err != nil {
+			return nil, fmt.Errorf("attachment %s: content %w", id, err)
+		}
+		ctx := withCall(ctx, call{endpoint: "GET /secure/attachment/{id}/{filename}", stream: true})
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", redactURL(u), err)
+		}
+	} else {
+		ctx := withCall(ctx, call{endpoint: "GET /rest/api/3/attachment/content/{id}", stream: true})
+		if req, err = jc.NewRequestWithContext(ctx, http.MethodGet, "/rest/api/3/attachment/content/"+id, nil); err != nil {
+			return nil, fmt.Errorf("GET attachment content %s: %w", id, err)
+		}
 	}
-	req, err := jc.NewRequestWithContext(withCall(ctx, call{endpoint: ep, stream: true}), http.MethodGet, p, nil)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", p, err)
-	}
+	target := redactURL(req.URL)
 	req.Header.Del("Content-Type")
 	req.Header.Set("Accept", "*/*")
 	resp, err := c.http.Do(req)
@@ -564,11 +572,11 @@ func (c *Client) AttachmentContent(ctx context.Context, id string, max int64) (i
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("GET %s: %w", p, err)
+		return nil, fmt.Errorf("GET %s: %w", target, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
-		return nil, statusError(http.MethodGet, p, resp)
+		return nil, statusError(http.MethodGet, target, resp)
 	}
 	if resp.ContentLength > max {
 		resp.Body.Close()

@@ -203,14 +203,43 @@ func (c *Client) BrowseGrants(ctx context.Context, projectKey string) ([]switchy
 	return out, nil
 }
 
+// ErrLevelMembersUnavailable means Jira named a project's security levels but
+// not who is in them. Data Center's REST reference (8.x through 9.12) has no
+// level-members resource; SecurityLevels then returns the levels with no
+// members (fail closed: nobody sees their issues) and a *LevelMembersError.
+var ErrLevelMembersUnavailable = errors.New("issue security level members unavailable")
+
+// LevelMembersError names the scheme whose members could not be read.
+type LevelMembersError struct {
+	Project    string
+	SchemeID   string
+	SchemeName string
+	Levels     int
+	Err        error // the failed members request
+}
+
+func (e *LevelMembersError) Error() string {
+	return fmt.Sprintf("issue security scheme %q (id %s) of project %s: members not readable (%v); its %d level(s) fail closed: their issues are visible to nobody in search",
+		e.SchemeName, e.SchemeID, e.Project, e.Err, e.Levels)
+}
+
+func (e *LevelMembersError) Unwrap() []error { return []error{ErrLevelMembersUnavailable, e.Err} }
+
 // SecurityLevels is a project's issue security levels with their members; an
 // empty list when the project has no issue security scheme.
+//
+// Members come from GET …/issuesecurityschemes/{id}/members (Cloud, and Data
+// Center sites that have it). Where Data Center answers 404 or 403 there,
+// the levels are returned without members together with an error wrapping
+// ErrLevelMembersUnavailable: the caller keeps the levels, so issues at them
+// are hidden from everyone rather than shown, and says so.
 func (c *Client) SecurityLevels(ctx context.Context, projectKey string) ([]switchyard.SecurityLevel, error) {
 	if err := checkKey("projectKey", projectKey); err != nil {
 		return nil, err
 	}
 	var scheme struct {
 		ID     json64 `json:"id"`
+		Name   string `json:"name"`
 		Levels []struct {
 			ID   json64 `json:"id"`
 			Name string `json:"name"`
@@ -233,25 +262,44 @@ func (c *Client) SecurityLevels(ctx context.Context, projectKey string) ([]switc
 		levels[i] = switchyard.SecurityLevel{ID: string(l.ID), Name: l.Name, Members: []switchyard.Holder{}}
 		byID[string(l.ID)] = i
 	}
+	members := map[int][]switchyard.Holder{}
 	for start := 0; ; {
 		var page pageBean[struct {
 			LevelID json64     `json:"issueSecurityLevelId"`
 			Holder  holderJSON `json:"holder"`
 		}]
 		mp := fmt.Sprintf("%s/issuesecurityschemes/%s/members?startAt=%d&maxResults=%d", c.v(), url.PathEscape(string(scheme.ID)), start, c.page(memberPage))
-		if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/issuesecurityschemes/{issueSecuritySchemeId}/members"}, http.MethodGet, mp, nil, &page); err != nil {
+		err := c.do(ctx, call{endpoint: "GET " + c.v() + "/issuesecurityschemes/{issueSecuritySchemeId}/members"}, http.MethodGet, mp, nil, &page)
+		if err != nil && c.dc() && membersUnsupported(err) {
+			// Fail closed for this scheme only; no member of any page read
+			// so far is kept, so a level never grants on half its members.
+			return levels, &LevelMembersError{Project: projectKey, SchemeID: string(scheme.ID), SchemeName: scheme.Name, Levels: len(levels), Err: err}
+		}
+		if err != nil {
 			return nil, err
 		}
 		for _, m := range page.Values {
 			if i, ok := byID[string(m.LevelID)]; ok {
-				h := m.Holder.holder()
-				c.learnHolder(h)
-				levels[i].Members = append(levels[i].Members, h)
+				members[i] = append(members[i], m.Holder.holder())
 			}
 		}
 		if page.last(start) {
-			return levels, nil
+			break
 		}
 		start += len(page.Values)
 	}
+	for i := range levels {
+		for _, h := range members[i] {
+			c.learnHolder(h)
+			levels[i].Members = append(levels[i].Members, h)
+		}
+	}
+	return levels, nil
+}
+
+// membersUnsupported reports whether a members request failed because the
+// site does not offer it to this caller: 404 (absent, as on Data Center
+// 8.x–9.x) or 403 (not an administrator).
+func membersUnsupported(err error) bool {
+	return errors.Is(err, switchyard.ErrNotFound) || errors.Is(err, switchyard.ErrForbidden)
 }

@@ -991,9 +991,16 @@ func TestSimDataCenter(t *testing.T) {
 		if _, err := c.BrowseGrants(ctx, w.Key); err != nil {
 			t.Errorf("%s grants: %v", w.Key, err)
 		}
+		// The Data Center reference has no level-members resource: the
+		// levels come back without members (fail closed) and say why.
 		levels, err := c.SecurityLevels(ctx, w.Key)
-		if err != nil || len(levels) != len(w.SecurityLevels) {
+		if len(levels) != len(w.SecurityLevels) || (len(levels) > 0) != errors.Is(err, connector.ErrLevelMembersUnavailable) {
 			t.Errorf("%s levels %d %v", w.Key, len(levels), err)
+		}
+		for _, l := range levels {
+			if len(l.Members) != 0 {
+				t.Errorf("%s level %s has members %v from an endpoint Data Center lacks", w.Key, l.ID, l.Members)
+			}
 		}
 	}
 

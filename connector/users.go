@@ -115,18 +115,12 @@ func (c *Client) UserGroups(ctx context.Context, accountID string) ([]switchyard
 	}
 	q := url.Values{}
 	if c.dc() {
-		q.Set("key", accountID)
-		q.Set("expand", "groups")
-		var u struct {
-			Groups struct {
-				Items []groupJSON `json:"items"`
-			} `json:"groups"`
-		}
-		if err := c.do(ctx, call{endpoint: "GET /rest/api/2/user"}, http.MethodGet, "/rest/api/2/user?"+q.Encode(), nil, &u); err != nil {
+		gs, err := c.dcUserGroups(ctx, accountID)
+		if err != nil {
 			return nil, err
 		}
-		out := make([]switchyard.Group, len(u.Groups.Items))
-		for i, g := range u.Groups.Items {
+		out := make([]switchyard.Group, len(gs))
+		for i, g := range gs {
 			out[i] = g.group()
 		}
 		return out, nil
@@ -176,22 +170,7 @@ func (p pageBean[T]) last(start int) bool {
 // Groups pages through every group (without members; see GroupMembers).
 func (c *Client) Groups(ctx context.Context, fn func([]switchyard.Group) error) error {
 	if c.dc() {
-		// Data Center: groups/picker returns every match in one answer.
-		var r struct {
-			Total  int         `json:"total"`
-			Groups []groupJSON `json:"groups"`
-		}
-		if err := c.do(ctx, call{endpoint: "GET /rest/api/2/groups/picker"}, http.MethodGet, "/rest/api/2/groups/picker?maxResults=100000", nil, &r); err != nil {
-			return err
-		}
-		out := make([]switchyard.Group, len(r.Groups))
-		for i, g := range r.Groups {
-			out[i] = g.group()
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return fn(out)
+		return c.dcGroups(ctx, fn)
 	}
 	for start := 0; ; {
 		var p pageBean[groupJSON]

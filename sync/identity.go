@@ -2,10 +2,12 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"switchyard"
+	"switchyard/connector"
 )
 
 // identity runs the identity and permission stages: users, groups (with
@@ -171,6 +173,7 @@ func (s *session) fetchPerProject(ctx context.Context, projects []switchyard.Pro
 	roles := make([][]switchyard.ProjectRole, len(projects))
 	browse := make([][]switchyard.Holder, len(projects))
 	levels := make([][]switchyard.SecurityLevel, len(projects))
+	levelWarnings := make([]error, len(projects))
 	err := forEach(ctx, s.c.Settings.Concurrency, tasks, func(ctx context.Context, t task) error {
 		key := projects[t.i].Key
 		var err error
@@ -184,7 +187,14 @@ func (s *session) fetchPerProject(ctx context.Context, projects []switchyard.Pro
 				return fmt.Errorf("fetch browse grants of %s: %w", key, err)
 			}
 		case "levels":
-			if levels[t.i], err = s.jira.SecurityLevels(ctx, key); err != nil {
+			levels[t.i], err = s.jira.SecurityLevels(ctx, key)
+			if errors.Is(err, connector.ErrLevelMembersUnavailable) {
+				// Keep the levels without members: their issues are hidden
+				// from everyone (fail closed) while the rest of the
+				// identity sync goes on.
+				levelWarnings[t.i], err = err, nil
+			}
+			if err != nil {
 				return fmt.Errorf("fetch security levels of %s: %w", key, err)
 			}
 		}
@@ -192,6 +202,14 @@ func (s *session) fetchPerProject(ctx context.Context, projects []switchyard.Pro
 	})
 	if err != nil {
 		return err
+	}
+	// Warned by the roles stage, on the session's own goroutine: this runs
+	// as a prefetch.
+	s.levelWarnings = nil
+	for _, w := range levelWarnings {
+		if w != nil {
+			s.levelWarnings = append(s.levelWarnings, w)
+		}
 	}
 	for i := range projects {
 		projects[i].Roles, projects[i].Browse, projects[i].SecurityLevels = roles[i], browse[i], levels[i]
@@ -204,6 +222,9 @@ func (s *session) roles(ctx context.Context, st *StageStats) error {
 	projects, err := s.pre.perProject.get(ctx)
 	if err != nil {
 		return err
+	}
+	for _, w := range s.levelWarnings {
+		s.warn("%v", w)
 	}
 	s.projects = projects
 	st.Fetched = len(s.projects)

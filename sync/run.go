@@ -86,6 +86,7 @@ type session struct {
 
 	auditForbidden bool
 	pre            prefetch // identity requests in flight
+	levelWarnings  []error  // set by fetchPerProject; read after pre.perProject.get
 	audit          *promise[auditRead]
 
 	// slots bounds the hydration workers of all projects together.

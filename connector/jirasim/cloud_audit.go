@@ -1,8 +1,10 @@
 package jirasim
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,34 +128,109 @@ func (s *Server) auditRecordsCloud(rw http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// auditEventsDC serves Data Center's /rest/auditing/1.0/events.
+// auditEventsDC serves Data Center's /rest/auditing/1.0/events, newest first.
+// Like Jira it pages by cursor: each page but the last names, in
+// pagingInfo.nextPageCursor, the last event it holds ("epochMillis,id"), and
+// pageCursor=that asks for the events after it, so events logged meanwhile
+// neither shift nor repeat a page. offset still works within a cursor.
 func (s *Server) auditEventsDC(rw http.ResponseWriter, r *http.Request) {
-	s.serveAudit(rw, r, 200, "search", func(v *view, all, page []AuditRecord, offset, limit int) {
-		ents := []any{}
-		for _, a := range page {
-			ent := map[string]any{
-				"id":        a.ID,
-				"timestamp": a.Created.UTC().Format("2006-01-02T15:04:05.000Z"),
-				"type":      map[string]any{"category": a.Category, "action": a.Summary, "categoryI18nKey": a.Category, "actionI18nKey": a.TypeName, "area": "END_USER_ACTIVITY"},
-				"affectedObjects": []any{map[string]any{
-					"id": a.ObjectID, "name": a.Name, "type": "ISSUE",
-				}},
-				"changedValues":   []any{},
-				"extraAttributes": []any{map[string]any{"name": "typeName", "value": a.TypeName}},
-				"source":          "127.0.0.1",
-			}
-			if u := v.user(a.Author); u != nil {
-				ent["author"] = map[string]any{"id": a.Author, "name": u["displayName"], "type": "user"}
-			}
-			ents = append(ents, ent)
+	if s.auditForbidden(rw) {
+		return
+	}
+	offset, limit, ok := pageParams(rw, r, "offset", "limit", 200, auditLimitMax)
+	if !ok {
+		return
+	}
+	from, to, ok := s.auditTimes(rw, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	var after *auditCursor
+	if c := q.Get("pageCursor"); c != "" {
+		cur, err := parseAuditCursor(c)
+		if err != nil {
+			apiError(rw, http.StatusBadRequest, "pageCursor: "+err.Error())
+			return
 		}
-		next := offset + len(ents)
-		apiJSON(rw, http.StatusOK, map[string]any{
-			"entities": ents,
-			"pagingInfo": map[string]any{
-				"offset": offset, "limit": limit, "size": len(ents), "lastPage": next >= len(all),
-				"nextPageOffset": next,
-			},
-		})
+		after = &cur
+	}
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	all := v.auditRecords(from, to, q.Get("search"))
+	// The cursor has millisecond precision: order by exactly what it holds.
+	slices.SortStableFunc(all, func(a, b AuditRecord) int {
+		if c := cmp.Compare(b.Created.UnixMilli(), a.Created.UnixMilli()); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
 	})
+	if after != nil {
+		// Newest first: what follows the cursor is older, or as old with a
+		// smaller id.
+		i := 0
+		for i < len(all) && !after.before(all[i]) {
+			i++
+		}
+		all = all[i:]
+	}
+	page := slicePage(all, offset, limit)
+	ents := []any{}
+	for _, a := range page {
+		ent := map[string]any{
+			"id":        a.ID,
+			"timestamp": a.Created.UTC().Format("2006-01-02T15:04:05.000Z"),
+			"type":      map[string]any{"category": a.Category, "action": a.Summary, "categoryI18nKey": a.Category, "actionI18nKey": a.TypeName, "area": "END_USER_ACTIVITY"},
+			"affectedObjects": []any{map[string]any{
+				"id": a.ObjectID, "name": a.Name, "type": "ISSUE",
+			}},
+			"changedValues":   []any{},
+			"extraAttributes": []any{map[string]any{"name": "typeName", "value": a.TypeName}},
+			"source":          "127.0.0.1",
+		}
+		if u := v.user(a.Author); u != nil {
+			ent["author"] = map[string]any{"id": a.Author, "name": u["displayName"], "type": "user"}
+		}
+		ents = append(ents, ent)
+	}
+	last := offset+len(page) >= len(all)
+	paging := map[string]any{"offset": offset, "limit": limit, "size": len(ents), "lastPage": last}
+	if !last && len(page) > 0 {
+		end := page[len(page)-1]
+		cur := fmt.Sprintf("%d,%d", end.Created.UnixMilli(), end.ID)
+		next := url.Values{"offset": {"0"}, "limit": {strconv.Itoa(limit)}, "pageCursor": {cur}}
+		for _, k := range []string{"from", "to", "search"} {
+			if x := q.Get(k); x != "" {
+				next.Set(k, x)
+			}
+		}
+		paging["nextPageOffset"] = 0
+		paging["nextPageCursor"] = cur
+		paging["nextPageLink"] = v.base + "/rest/auditing/1.0/events?" + next.Encode()
+	}
+	apiJSON(rw, http.StatusOK, map[string]any{"entities": ents, "pagingInfo": paging})
+}
+
+// auditCursor is a position in the newest-first audit list.
+type auditCursor struct {
+	ms int64
+	id int64
+}
+
+func parseAuditCursor(s string) (auditCursor, error) {
+	a, b, ok := strings.Cut(s, ",")
+	ms, err1 := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+	id, err2 := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return auditCursor{}, fmt.Errorf("%q is not a cursor like 1637539714166,47", s)
+	}
+	return auditCursor{ms, id}, nil
+}
+
+// before reports whether the cursor's event comes before a in the list (so a
+// is on a later page).
+func (c auditCursor) before(a AuditRecord) bool {
+	ms := a.Created.UnixMilli()
+	return ms < c.ms || (ms == c.ms && a.ID < c.id)
 }

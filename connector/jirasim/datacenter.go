@@ -3,6 +3,7 @@ package jirasim
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -82,24 +83,36 @@ func (s *Server) dcUser(rw http.ResponseWriter, r *http.Request) {
 	apiJSON(rw, http.StatusOK, u)
 }
 
-// dcGroupsPicker serves /rest/api/2/groups/picker?query=&maxResults= .
+// dcGroupsPicker serves /rest/api/2/groups/picker?query=&exclude=&maxResults=
+// like Jira: groups whose name contains the query (any case), sorted by name,
+// minus the excluded names, at most PickerLimit of them whatever maxResults
+// asks (jira.ajax.autocomplete.limit), with the total of all matches.
 func (s *Server) dcGroupsPicker(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	max, err := apiIntParam(q, "maxResults", 20)
+	max, err := apiIntParam(q, "maxResults", DefaultPickerLimit)
 	if err != nil || max < 0 {
 		apiError(rw, http.StatusBadRequest, fmt.Sprintf("maxResults %q is not a non-negative number", q.Get("maxResults")))
 		return
 	}
+	if limit := s.opts.DataCenter.PickerLimit; limit > 0 {
+		max = min(max, limit)
+	}
 	query := strings.ToLower(q.Get("query"))
+	excluded := map[string]bool{}
+	for _, e := range q["exclude"] {
+		excluded[strings.ToLower(e)] = true
+	}
 	v := s.view(r)
 	s.world.RLock()
 	defer s.world.RUnlock()
 	var match []*SimGroup
 	for _, g := range v.w.Groups {
-		if query == "" || strings.Contains(strings.ToLower(g.Name), query) {
+		name := strings.ToLower(g.Name)
+		if !excluded[name] && (query == "" || strings.Contains(name, query)) {
 			match = append(match, g)
 		}
 	}
+	sort.SliceStable(match, func(i, j int) bool { return strings.ToLower(match[i].Name) < strings.ToLower(match[j].Name) })
 	groups := []any{}
 	for _, g := range slicePage(match, 0, max) {
 		groups = append(groups, map[string]any{"name": g.Name, "html": g.Name, "labels": []any{}})

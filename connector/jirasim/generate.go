@@ -41,6 +41,11 @@ type GenerateOptions struct {
 	Issues     int
 	Mode       switchyard.Mode
 	AdminEmail string
+	// ExtraGroups adds that many groups (dept-001, dept-002, …) beside the
+	// nine built-in ones, each with a few members. Their names sort before
+	// most built-in groups, so with more than a picker page of them the
+	// groups that carry grants fall past a capped groups/picker page.
+	ExtraGroups int
 }
 
 func (o *GenerateOptions) defaults() {
@@ -275,6 +280,9 @@ func (g *generator) groups() {
 	sample(contractors, 0.1)
 	sample(fin, 0.1)
 	sample(net, 0.1)
+	for i := 1; i <= g.o.ExtraGroups; i++ {
+		sample(mk(fmt.Sprintf("dept-%03d", i)), 0.15)
+	}
 	for _, grp := range g.w.Groups {
 		grp.Members = dedupe(grp.Members)
 	}

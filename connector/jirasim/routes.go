@@ -60,7 +60,12 @@ func (s *Server) dcRoutes() *http.ServeMux {
 	m.HandleFunc("GET "+v2+"/project/{project}/permissionscheme", s.projectPermissionScheme)
 	m.HandleFunc("GET "+v2+"/permissionscheme/{schemeId}", s.permissionSchemeGet)
 	m.HandleFunc("GET "+v2+"/project/{project}/issuesecuritylevelscheme", s.projectSecurityScheme)
-	m.HandleFunc("GET "+v2+"/issuesecurityschemes/{schemeId}/members", s.securitySchemeMembers)
+	// The Data Center reference (8.x through 9.12) lists only
+	// GET /issuesecurityschemes and /issuesecurityschemes/{id}: no level
+	// members. A real site answers 404 here unless told otherwise.
+	if s.opts.DataCenter.LevelMembersEndpoint {
+		m.HandleFunc("GET "+v2+"/issuesecurityschemes/{schemeId}/members", s.securitySchemeMembers)
+	}
 	m.HandleFunc("GET "+v2+"/search", s.dcSearchGet)
 	m.HandleFunc("POST "+v2+"/search", s.dcSearchPost)
 	m.HandleFunc("GET "+v2+"/issue/{issueIdOrKey}", s.issueGet)

@@ -38,7 +38,31 @@ type Options struct {
 	OAuthClientSecret string
 	AccessTokenTTL    time.Duration
 	CloudID           string
+
+	DataCenter DCOptions // Data Center fidelity (see DCOptions); ignored in Cloud mode
 }
+
+// DCOptions make a Data Center simulator answer like a real Data Center site
+// rather than like the client expects.
+type DCOptions struct {
+	// ContextPath serves the site under a path, as many Data Center sites are
+	// (https://host/jira): every REST and /secure/ URL lives below it, links
+	// carry it, and requests outside it get 404. "" serves at the root.
+	ContextPath string
+	// PickerLimit caps every groups/picker answer, as Jira's
+	// jira.ajax.autocomplete.limit does, whatever maxResults asks; the answer
+	// still reports the total. 0 means DefaultPickerLimit; -1 means no cap.
+	PickerLimit int
+	// LevelMembersEndpoint also serves
+	// /rest/api/2/issuesecurityschemes/{id}/members, which the Data Center
+	// reference (through 9.12) does not list: off, it answers 404 like a real
+	// site; on, it stands for a site that has it (Cloud-shaped).
+	LevelMembersEndpoint bool
+}
+
+// DefaultPickerLimit is Jira's default jira.ajax.autocomplete.limit, the cap
+// in the documented groups/picker example ("Showing 20 of 25 matching groups").
+const DefaultPickerLimit = 20
 
 func (o *Options) setDefaults() {
 	if o.AdminToken == "" {
@@ -56,6 +80,35 @@ func (o *Options) setDefaults() {
 	if o.CloudID == "" {
 		o.CloudID = DefaultCloudID
 	}
+	o.DataCenter.ContextPath = normContextPath(o.DataCenter.ContextPath)
+	if o.DataCenter.PickerLimit == 0 {
+		o.DataCenter.PickerLimit = DefaultPickerLimit
+	}
+}
+
+// normContextPath makes "jira/", "/jira/" and "/jira" all "/jira"; "/" is "".
+func normContextPath(p string) string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
+// ValidContextPath reports whether p can be a context path: "" or path
+// segments of letters, digits and -._~ only.
+func ValidContextPath(p string) error {
+	t := strings.Trim(p, "/")
+	if t == "" {
+		return nil
+	}
+	const ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"
+	for _, seg := range strings.Split(t, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.Trim(seg, ok) != "" {
+			return fmt.Errorf("context path %q: segment %q must be letters, digits or -._~", p, seg)
+		}
+	}
+	return nil
 }
 
 // Knobs are the misbehaviour settings that can change while the server runs
@@ -166,7 +219,15 @@ func (s *Server) SetBaseURL(u string) {
 	s.mu.Lock()
 	s.baseURL = u
 	s.mu.Unlock()
-	s.world.SetBaseURL(u)
+	s.world.SetBaseURL(u + s.contextPath())
+}
+
+// contextPath is the Data Center context path ("" at the root or on Cloud).
+func (s *Server) contextPath() string {
+	if s.world.Mode != switchyard.ModeDataCenter {
+		return ""
+	}
+	return s.opts.DataCenter.ContextPath
 }
 
 // base returns the base URL for links in a response to r.
@@ -175,13 +236,13 @@ func (s *Server) base(r *http.Request) string {
 	b := s.baseURL
 	s.mu.Unlock()
 	if b != "" {
-		return b
+		return b + s.contextPath()
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + r.Host + s.contextPath()
 }
 
 // SetKnobs changes latency, rate limit, fault rate and audit access at run time.
@@ -234,6 +295,24 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	p := r.URL.Path
+	if cp := s.contextPath(); cp != "" && !strings.HasPrefix(p, "/_sim/") {
+		// The servlet container answers only below the context path.
+		if !strings.HasPrefix(p, cp+"/") {
+			apiError(rw, http.StatusNotFound, "Not found: "+p+" (this site is served under "+cp+")")
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = strings.TrimPrefix(p, cp)
+		u.RawPath = ""
+		r2.URL = &u
+		r, p = r2, u.Path
+		if !strings.HasPrefix(p, "/rest/") && !strings.HasPrefix(p, "/secure/") {
+			apiError(rw, http.StatusNotFound, "Not found: "+cp+p)
+			return
+		}
+	}
 	switch {
 	case p == "/_sim/knobs":
 		s.serveKnobs(rw, r)

@@ -1,0 +1,297 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"switchyard"
+	"switchyard/connector"
+	"switchyard/connector/jirasim"
+)
+
+// Data Center fidelity: the simulator answers like a real Data Center site
+// (context path, capped picker, the documented endpoint set, cursor-paged
+// audit log), and the connector must cope.
+
+// dcSim is a Data Center simulator on loopback; base is the site URL the
+// connector is configured with (context path included).
+type dcSim struct {
+	*sim
+	base string
+}
+
+func newDCSim(t testing.TB, g jirasim.GenerateOptions, dc jirasim.DCOptions) *dcSim {
+	t.Helper()
+	g.Mode = switchyard.ModeDataCenter
+	if g.Seed == 0 {
+		g.Seed = 42
+	}
+	srv := jirasim.New(jirasim.Options{GenerateOptions: g, DataCenter: dc})
+	ts := httptest.NewServer(srv)
+	srv.SetBaseURL(ts.URL)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	return &dcSim{sim: &sim{srv: srv, ts: ts}, base: ts.URL + srv.Options().DataCenter.ContextPath}
+}
+
+func (s *dcSim) client(t testing.TB, mod func(*connector.Options)) *connector.Client {
+	t.Helper()
+	return s.sim.client(t, func(o *connector.Options) {
+		o.BaseURL = s.base
+		if mod != nil {
+			mod(o)
+		}
+	})
+}
+
+// TestDCContextPath: on a site served under /jira, REST calls and attachment
+// downloads reach /jira/… once (not /jira/jira/…), and an error names the URL
+// really requested.
+func TestDCContextPath(t *testing.T) {
+	for _, cp := range []string{"/jira", "/tools/jira"} {
+		t.Run(strings.Trim(cp, "/"), func(t *testing.T) {
+			s := newDCSim(t, jirasim.GenerateOptions{Projects: 1, Issues: 30}, jirasim.DCOptions{ContextPath: cp})
+			st := s.state(t)
+			c := s.client(t, nil)
+			ctx := context.Background()
+			if me, err := c.Myself(ctx); err != nil || me.AccountID != st.AdminAccountID {
+				t.Fatalf("myself through %s: %+v %v", cp, me, err)
+			}
+			n := 0
+			for _, is := range st.Issues {
+				for _, a := range is.Attachments {
+					rc, err := c.AttachmentContent(ctx, a.ID, 0)
+					if err != nil {
+						t.Fatalf("attachment %s under %s: %v", a.ID, cp, err)
+					}
+					b, _ := io.ReadAll(rc)
+					rc.Close()
+					if int64(len(b)) != a.Size {
+						t.Fatalf("attachment %s: %d bytes, want %d", a.ID, len(b), a.Size)
+					}
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatal("the world has no attachments; the test proves nothing")
+			}
+
+			// The error names the full URL requested, context path included.
+			_, err := c.Issue(ctx, "NOPE-1")
+			want := s.base + "/rest/api/2/issue/NOPE-1"
+			if !errors.Is(err, switchyard.ErrNotFound) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("missing issue: %v; want ErrNotFound naming %s", err, want)
+			}
+			// Configured without the context path, the site answers 404 and
+			// the error says where the connector really asked.
+			bare := s.sim.client(t, nil)
+			_, err = bare.Myself(ctx)
+			if !errors.Is(err, switchyard.ErrNotFound) || !strings.Contains(err.Error(), s.ts.URL+"/rest/api/2/myself") {
+				t.Fatalf("without the context path: %v", err)
+			}
+		})
+	}
+}
+
+// TestDCErrorRedactsCredentials: a base URL with user info never puts the
+// password in an error.
+func TestDCErrorRedactsCredentials(t *testing.T) {
+	s := newDCSim(t, jirasim.GenerateOptions{Projects: 1, Issues: 5}, jirasim.DCOptions{ContextPath: "/jira"})
+	base := strings.Replace(s.base, "http://", "http://svc:hunter2@", 1)
+	c := s.client(t, func(o *connector.Options) { o.BaseURL = base })
+	_, err := c.Issue(context.Background(), "NOPE-1")
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "/jira/rest/api/2/issue/NOPE-1") {
+		t.Fatalf("error %v: must name the URL without the password", err)
+	}
+}
+
+// TestDCGroupsPastPickerCap: groups/picker answers at most its cap (20 by
+// default, as jira.ajax.autocomplete.limit) with the real total; every group
+// must still be listed, by exclude paging or, past the URL budget, through
+// the users' own groups.
+func TestDCGroupsPastPickerCap(t *testing.T) {
+	cases := []struct {
+		name   string
+		extra  int
+		limit  int
+		viaUsr bool // expect the users' group lists to be read
+	}{
+		{"under the cap", 5, 0, false},
+		{"past the default cap", 40, 0, false},
+		{"cap of 7", 40, 7, false},
+		{"past the exclude URL budget", 700, 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newDCSim(t, jirasim.GenerateOptions{Projects: 1, Issues: 1, ExtraGroups: tc.extra}, jirasim.DCOptions{ContextPath: "/jira", PickerLimit: tc.limit})
+			st := s.state(t)
+			obs := &pages{}
+			c := s.client(t, func(o *connector.Options) { o.Observer = obs })
+			var got []string
+			err := c.Groups(context.Background(), func(gs []switchyard.Group) error {
+				for _, g := range gs {
+					got = append(got, g.Name)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, g := range st.Groups {
+				want = append(want, g.Name)
+			}
+			if !slices.Equal(sorted(got), sorted(want)) {
+				t.Fatalf("%d groups listed, Jira has %d", len(got), len(want))
+			}
+			if usr := obs.count("GET /rest/api/2/user"); (usr > 0) != tc.viaUsr {
+				t.Fatalf("%d user requests; want them only past the URL budget", usr)
+			}
+			t.Logf("%d groups in %d picker requests and %d user requests", len(got), obs.count("GET /rest/api/2/groups/picker"), obs.count("GET /rest/api/2/user"))
+		})
+	}
+}
+
+// TestDCSecurityLevelMembers: Data Center's reference has no level-members
+// resource. Without it the levels come back with no members and an error
+// naming the scheme (fail closed, never a failed sync); with it (a site that
+// has it) the members are read.
+func TestDCSecurityLevelMembers(t *testing.T) {
+	for _, has := range []bool{false, true} {
+		s := newDCSim(t, jirasim.GenerateOptions{Projects: 3, Issues: 10}, jirasim.DCOptions{LevelMembersEndpoint: has})
+		st := s.state(t)
+		c := s.client(t, nil)
+		seen := 0
+		for _, p := range st.Projects {
+			levels, err := c.SecurityLevels(context.Background(), p.Key)
+			if len(p.SecurityLevels) == 0 {
+				if err != nil || len(levels) != 0 {
+					t.Fatalf("%s without a scheme: %v %v", p.Key, levels, err)
+				}
+				continue
+			}
+			seen++
+			if len(levels) != len(p.SecurityLevels) {
+				t.Fatalf("%s: %d levels, want %d (%v)", p.Key, len(levels), len(p.SecurityLevels), err)
+			}
+			if !has {
+				var le *connector.LevelMembersError
+				if !errors.Is(err, connector.ErrLevelMembersUnavailable) || !errors.As(err, &le) || le.SchemeID == "" || !strings.Contains(err.Error(), le.SchemeName) || !strings.Contains(err.Error(), "fail closed") {
+					t.Fatalf("%s: error %v; want ErrLevelMembersUnavailable naming the scheme", p.Key, err)
+				}
+				for _, l := range levels {
+					if len(l.Members) != 0 {
+						t.Fatalf("%s level %s: members %v, want none (fail closed)", p.Key, l.Name, l.Members)
+					}
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", p.Key, err)
+			}
+			name := map[string]string{} // Data Center names groups
+			for _, g := range st.Groups {
+				name["group:"+g.GroupID] = "group:" + g.Name
+			}
+			for i, l := range levels {
+				want := stateHolderStrings(p.SecurityLevels[i].Members)
+				for j, h := range want {
+					if n, ok := name[h]; ok {
+						want[j] = n
+					}
+				}
+				if got, want := sorted(holderStrings(l.Members)), sorted(want); !slices.Equal(got, want) {
+					t.Fatalf("%s level %s members %v, want %v", p.Key, l.Name, got, want)
+				}
+			}
+		}
+		if seen == 0 {
+			t.Fatal("no project has a security scheme; the test proves nothing")
+		}
+	}
+}
+
+// TestDCAuditCursor: the audit log pages by nextPageCursor. An event logged
+// while paging shifts offsets in a newest-first log (the page after repeats
+// an event); the cursor is immune.
+func TestDCAuditCursor(t *testing.T) {
+	s := newDCSim(t, jirasim.GenerateOptions{Projects: 1, Issues: 30}, jirasim.DCOptions{ContextPath: "/jira"})
+	st := s.state(t)
+	from := time.Now().Add(-time.Hour)
+	var deleted []string
+	for _, is := range st.Issues[:7] {
+		s.simReq(t, http.MethodDelete, "/_sim/issues/"+is.Key, nil)
+		deleted = append(deleted, is.Key)
+	}
+	late := st.Issues[7].Key
+	rec := &recorder{base: http.DefaultTransport}
+	rec.after = func(n int) {
+		if n == 1 { // Jira logs another deletion after the first page
+			s.simReq(t, http.MethodDelete, "/_sim/issues/"+late, nil)
+		}
+	}
+	c := s.client(t, func(o *connector.Options) { o.PageSize = 2; o.HTTPClient = &http.Client{Transport: rec} })
+	var got []string
+	if err := c.AuditRecords(context.Background(), from, func(ds []connector.Deletion) error {
+		for _, d := range ds {
+			got = append(got, d.Key)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sorted(got), sorted(deleted)) {
+		t.Fatalf("deletions %v, want each of %v once (the late %s waits for the next run)", got, deleted, late)
+	}
+	cursors := 0
+	for _, u := range rec.urls() {
+		if strings.Contains(u, "pageCursor=") {
+			cursors++
+		}
+	}
+	if cursors == 0 || cursors != len(rec.urls())-1 {
+		t.Fatalf("audit requests %v: every page after the first must carry pageCursor", rec.urls())
+	}
+}
+
+// recorder records audit request URLs and calls after once per answer.
+type recorder struct {
+	base  http.RoundTripper
+	after func(n int)
+	mu    sync.Mutex
+	seen  []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	if !strings.Contains(req.URL.Path, "/rest/auditing/") {
+		return resp, err
+	}
+	r.mu.Lock()
+	r.seen = append(r.seen, req.URL.String())
+	n := len(r.seen)
+	r.mu.Unlock()
+	if err == nil && r.after != nil {
+		// Read the page first, so the event lands after Jira answered it.
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(strings.NewReader(string(b)))
+		if rerr == nil {
+			r.after(n)
+		}
+	}
+	return resp, err
+}
+
+func (r *recorder) urls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.seen...)
+}
