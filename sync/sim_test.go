@@ -17,9 +17,10 @@ import (
 
 // sim is the Jira simulator over real HTTP.
 type sim struct {
-	t   *testing.T
-	srv *jirasim.Server
-	url string
+	t    *testing.T
+	srv  *jirasim.Server
+	url  string // the server's root (/_sim/ lives here)
+	base string // the Jira site URL: url plus a Data Center context path
 }
 
 func startSim(t *testing.T, o jirasim.Options) *sim {
@@ -28,7 +29,11 @@ func startSim(t *testing.T, o jirasim.Options) *sim {
 	hs := httptest.NewServer(srv)
 	srv.SetBaseURL(hs.URL)
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &sim{t: t, srv: srv, url: hs.URL}
+	base := hs.URL
+	if srv.World().Mode == switchyard.ModeDataCenter {
+		base += srv.Options().DataCenter.ContextPath
+	}
+	return &sim{t: t, srv: srv, url: hs.URL, base: base}
 }
 
 // jira returns an engine-side client: the real connector over HTTP.
@@ -41,7 +46,7 @@ func (s *sim) jira(concurrency int) Jira {
 	}
 	j, err := NewJiraBuilder(func(fields []string) (JiraClient, error) {
 		return connector.New(connector.Options{
-			Name: "acme", Mode: mode, BaseURL: s.url, Auth: auth,
+			Name: "acme", Mode: mode, BaseURL: s.base, Auth: auth,
 			RequestsPerSecond: 10000, Concurrency: concurrency,
 			RetryBaseDelay: 5 * time.Millisecond, RetryMaxDelay: 200 * time.Millisecond, MaxRetries: 12,
 			CustomFields: fields,
