@@ -35,6 +35,7 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	faultRate := fs.Float64("fault-rate", 0, "share of API requests that fail on purpose, 0..1 (5xx, resets, truncated bodies)")
 	adminEmail := fs.String("admin-email", "admin@example.com", "email of the admin account (Basic auth user)")
 	adminToken := fs.String("admin-token", jirasim.DefaultAdminToken, "admin API token (Basic auth password) and Data Center PAT")
+	dc := addDCFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -44,6 +45,9 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	o, err := jirasimOptions(*seed, *projects, *issues, *mode, *latency, *rateLimit, *faultRate, *adminEmail, *adminToken)
 	if err != nil {
+		return err
+	}
+	if err := dc.apply(&o); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -110,6 +114,9 @@ func jirasimOptions(seed int64, projects, issues int, mode string, latency time.
 func printJirasimBanner(w io.Writer, srv *jirasim.Server, base string) {
 	o := srv.Options()
 	fmt.Fprintf(w, "Jira simulator (%s mode) listening on %s\n", o.Mode, base)
+	if cp := o.DataCenter.ContextPath; cp != "" && o.Mode == switchyard.ModeDataCenter {
+		fmt.Fprintf(w, "  site URL:     %s%s  (context path %s; /_sim/ stays at the root)\n", base, cp, cp)
+	}
 	fmt.Fprintf(w, "  admin:        %s  token: %s   (Basic auth; Data Center PAT: Bearer token)\n", srv.AdminEmail(), o.AdminToken)
 	if o.Mode != switchyard.ModeDataCenter {
 		fmt.Fprintf(w, "  OAuth 2.0:    client_id %s  client_secret %s\n", o.OAuthClientID, o.OAuthClientSecret)

@@ -195,7 +195,8 @@ func (s *Server) auditEventsDC(rw http.ResponseWriter, r *http.Request) {
 		ents = append(ents, ent)
 	}
 	last := offset+len(page) >= len(all)
-	paging := map[string]any{"offset": offset, "limit": limit, "size": len(ents), "lastPage": last}
+	// The keys real Data Center pages carry (no offset or limit echo).
+	paging := map[string]any{"size": len(ents), "lastPage": last}
 	if !last && len(page) > 0 {
 		end := page[len(page)-1]
 		cur := fmt.Sprintf("%d,%d", end.Created.UnixMilli(), end.ID)
