@@ -178,19 +178,22 @@ func (s *Server) auditEventsDC(rw http.ResponseWriter, r *http.Request) {
 	page := slicePage(all, offset, limit)
 	ents := []any{}
 	for _, a := range page {
+		// The shape of real Data Center 8+ audit entities.
 		ent := map[string]any{
-			"id":        a.ID,
 			"timestamp": a.Created.UTC().Format("2006-01-02T15:04:05.000Z"),
-			"type":      map[string]any{"category": a.Category, "action": a.Summary, "categoryI18nKey": a.Category, "actionI18nKey": a.TypeName, "area": "END_USER_ACTIVITY"},
+			"type":      map[string]any{"category": a.Category, "action": a.Summary, "categoryI18nKey": a.Category, "actionI18nKey": a.TypeName},
 			"affectedObjects": []any{map[string]any{
-				"id": a.ObjectID, "name": a.Name, "type": "ISSUE",
+				"id": a.ObjectID, "name": a.Name, "type": "ISSUE", "uri": v.base + "/browse/" + a.Name,
 			}},
 			"changedValues":   []any{},
-			"extraAttributes": []any{map[string]any{"name": "typeName", "value": a.TypeName}},
+			"extraAttributes": []any{map[string]any{"nameI18nKey": "typeName", "name": "typeName", "value": a.TypeName}},
 			"source":          "127.0.0.1",
+			"system":          v.base,
+			"method":          "Browser",
 		}
 		if u := v.user(a.Author); u != nil {
-			ent["author"] = map[string]any{"id": a.Author, "name": u["displayName"], "type": "user"}
+			ent["author"] = map[string]any{"id": a.Author, "name": u["name"], "type": "ApplicationUser",
+				"uri": v.base + "/secure/ViewProfile.jspa?name=" + url.QueryEscape(a.Author), "avatarUri": ""}
 		}
 		ents = append(ents, ent)
 	}
