@@ -79,7 +79,8 @@ type Client struct {
 	base string       // API base URL the jira client was built on
 	host string       // host auth is sent to (never to redirect targets elsewhere)
 
-	names sync.Map // account id → display name, for ADF mentions
+	names  sync.Map // account id → display name, for ADF mentions
+	dcKeys sync.Map // Data Center: lower-case username → user key
 
 	cfMu    sync.Mutex
 	learned []string // custom field ids referenced by grants and levels

@@ -295,3 +295,45 @@ func (r *recorder) urls() []string {
 	defer r.mu.Unlock()
 	return append([]string(nil), r.seen...)
 }
+
+// TestDCRoleActorsByUsername: Data Center role actors name the username,
+// which differs from the user key the connector keys users by; the actors
+// must come back as keys, looked up once per username unless the users
+// listing already told them.
+func TestDCRoleActorsByUsername(t *testing.T) {
+	s := newDCSim(t, jirasim.GenerateOptions{Projects: 3, Issues: 10}, jirasim.DCOptions{ContextPath: "/jira"})
+	st := s.state(t)
+	for _, listFirst := range []bool{false, true} {
+		obs := &pages{}
+		c := s.client(t, func(o *connector.Options) { o.Observer = obs })
+		ctx := context.Background()
+		if listFirst {
+			if err := c.Users(ctx, func([]switchyard.User) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		distinct := map[string]bool{}
+		for _, p := range st.Projects {
+			roles, err := c.ProjectRoles(ctx, p.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string][]string{}
+			for _, r := range p.Roles {
+				want[r.ID] = r.Actors.Users
+				for _, u := range r.Actors.Users {
+					distinct[u] = true
+				}
+			}
+			for _, r := range roles {
+				if !slices.Equal(sorted(r.Actors.Users), sorted(want[r.ID])) {
+					t.Fatalf("%s role %s: user actors %v, want the keys %v", p.Key, r.Name, r.Actors.Users, want[r.ID])
+				}
+			}
+		}
+		lookups := obs.count("GET /rest/api/2/user")
+		if listFirst && lookups != 0 || !listFirst && lookups != len(distinct) {
+			t.Fatalf("listed users first %v: %d user lookups for %d distinct actors", listFirst, lookups, len(distinct))
+		}
+	}
+}

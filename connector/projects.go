@@ -120,9 +120,20 @@ func (c *Client) ProjectRoles(ctx context.Context, projectKey string) ([]switchy
 		for _, a := range r.Actors {
 			switch a.Type {
 			case "atlassian-user-role-actor":
-				id := a.Name // Data Center: the username
-				if a.ActorUser != nil && a.ActorUser.AccountID != "" {
+				id := ""
+				switch {
+				case a.ActorUser != nil && a.ActorUser.AccountID != "":
 					id = a.ActorUser.AccountID
+				case c.dc() && a.Name != "":
+					// Data Center names the username; users are keyed by
+					// their user key, which differs for most users.
+					k, err := c.dcUserKey(ctx, a.Name)
+					if err != nil {
+						return nil, fmt.Errorf("role %s of %s: user %q: %w", r.Name, projectKey, a.Name, err)
+					}
+					id = k // "" when the user is gone: the actor grants nobody
+				default:
+					id = a.Name
 				}
 				if id != "" {
 					pr.Actors.Users = append(pr.Actors.Users, id)

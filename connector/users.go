@@ -93,6 +93,7 @@ func (c *Client) Users(ctx context.Context, fn func([]switchyard.User) error) er
 		for i, u := range page {
 			us[i] = toUser(u)
 			c.remember(&userRef{AccountID: us[i].AccountID, DisplayName: u.DisplayName})
+			c.rememberDCName(u)
 		}
 		if err := fn(us); err != nil {
 			return err
@@ -233,6 +234,7 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, er
 	var ids []string
 	for _, page := range pages {
 		for _, u := range page {
+			c.rememberDCName(u)
 			id := userID(u)
 			if !seen[id] {
 				seen[id] = true

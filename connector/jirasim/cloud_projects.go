@@ -140,7 +140,7 @@ func (v *view) role(p *SimProject, role *switchyard.ProjectRole, excludeInactive
 			"avatarUrl":   avatarURLs(v.base, u.AccountID)["48x48"],
 		}
 		if v.dc {
-			a["name"] = u.AccountID
+			a["name"] = dcUsername(u) // the username, not the key
 		} else {
 			a["actorUser"] = map[string]any{"accountId": u.AccountID}
 		}

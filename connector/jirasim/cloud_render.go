@@ -74,8 +74,12 @@ func (v *view) user(accountID string) map[string]any {
 		"timeZone":    userTZ(u),
 	}
 	if v.dc {
-		m["self"] = v.api() + "/user?username=" + u.AccountID
-		m["name"] = u.AccountID
+		// Data Center users have a username (name, renamable) and a user key
+		// (stable); they differ for users created since Jira 8 (JIRAUSER…)
+		// and for renamed ones. The world's account id is the key.
+		name := dcUsername(u)
+		m["self"] = v.api() + "/user?username=" + url.QueryEscape(name)
+		m["name"] = name
 		m["key"] = u.AccountID
 		email := u.Email
 		if email == "" {

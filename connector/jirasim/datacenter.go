@@ -16,6 +16,30 @@ const (
 	dcSearchWindow = 10000
 )
 
+// dcUsername is a Data Center user's username: the local part of the email,
+// which differs from the user key (the world's account id), as on any site
+// whose users were created since Jira 8. Without an email it is the key.
+func dcUsername(u *SimUser) string {
+	email := u.Email
+	if email == "" {
+		email = u.HiddenEmail
+	}
+	if i := strings.IndexByte(email, '@'); i > 0 {
+		return strings.ToLower(email[:i])
+	}
+	return u.AccountID
+}
+
+// dcUserByName finds a Data Center user by username (any case).
+func (v *view) dcUserByName(name string) *SimUser {
+	for _, u := range v.w.Users {
+		if strings.EqualFold(dcUsername(u), name) {
+			return u
+		}
+	}
+	return nil
+}
+
 func (v *view) dcUserMatches(u *SimUser, q string) bool {
 	if q == "." || q == "" {
 		return true
@@ -25,7 +49,7 @@ func (v *view) dcUserMatches(u *SimUser, q string) bool {
 	if email == "" {
 		email = u.HiddenEmail
 	}
-	return strings.Contains(strings.ToLower(u.AccountID), q) || strings.Contains(strings.ToLower(u.DisplayName), q) || strings.Contains(strings.ToLower(email), q)
+	return strings.Contains(dcUsername(u), q) || strings.Contains(strings.ToLower(u.DisplayName), q) || strings.Contains(strings.ToLower(email), q)
 }
 
 // dcUserSearch serves /rest/api/2/user/search?username=. (a bare array).
@@ -61,21 +85,30 @@ func (s *Server) dcUserSearch(rw http.ResponseWriter, r *http.Request) {
 // dcUser serves /rest/api/2/user?username=X[&expand=groups].
 func (s *Server) dcUser(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	name := q.Get("username")
-	if name == "" {
-		name = q.Get("key")
-	}
 	v := s.view(r)
 	s.world.RLock()
 	defer s.world.RUnlock()
-	u := v.user(name)
-	if u == nil {
-		apiError(rw, http.StatusNotFound, "The user named '"+name+"' does not exist")
+	var sim *SimUser
+	what := ""
+	switch {
+	case q.Get("username") != "":
+		what = "named '" + q.Get("username") + "'"
+		sim = v.dcUserByName(q.Get("username"))
+	case q.Get("key") != "":
+		what = "with key '" + q.Get("key") + "'"
+		sim = v.w.UserByID(q.Get("key"))
+	default:
+		apiError(rw, http.StatusBadRequest, "Either the 'username' or the 'key' query parameter is required.")
 		return
 	}
+	if sim == nil {
+		apiError(rw, http.StatusNotFound, "The user "+what+" does not exist")
+		return
+	}
+	u := v.user(sim.AccountID)
 	if parseExpand(q["expand"]...)["groups"] {
 		items := []any{}
-		for _, g := range v.w.GroupsOfUser(name) {
+		for _, g := range v.w.GroupsOfUser(sim.AccountID) {
 			items = append(items, v.groupName(g))
 		}
 		u["groups"] = map[string]any{"size": len(items), "items": items}

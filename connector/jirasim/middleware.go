@@ -94,7 +94,10 @@ func (s *Server) authenticate(r *http.Request, gateway bool) (caller, bool) {
 		if !ok || s.adminEmail == "" {
 			return caller{}, false
 		}
-		if !strings.EqualFold(user, s.adminEmail) || !constEq(pass, s.opts.AdminToken) {
+		// Data Center basic auth names the username; the email works too.
+		named := strings.EqualFold(user, s.adminEmail) ||
+			(s.world.Mode == switchyard.ModeDataCenter && strings.EqualFold(user, s.adminUsername()))
+		if !named || !constEq(pass, s.opts.AdminToken) {
 			return caller{}, false
 		}
 		return caller{AccountID: s.adminAccountID}, true
@@ -343,4 +346,14 @@ func (st Stats) String() string {
 		fmt.Fprintf(&b, "\n  %s %v", p, st.ByRoute[p])
 	}
 	return b.String()
+}
+
+// adminUsername is the admin's Data Center username.
+func (s *Server) adminUsername() string {
+	s.world.RLock()
+	defer s.world.RUnlock()
+	if u := s.world.UserByID(s.adminAccountID); u != nil {
+		return dcUsername(u)
+	}
+	return ""
 }
