@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jira "github.com/andygrunwald/go-jira"
@@ -81,6 +82,8 @@ type Client struct {
 
 	names  sync.Map // account id → display name, for ADF mentions
 	dcKeys sync.Map // Data Center: lower-case username → user key
+
+	noUserList atomic.Bool // Data Center before 10.3: no /rest/api/2/user/list
 
 	cfMu    sync.Mutex
 	learned []string // custom field ids referenced by grants and levels

@@ -337,3 +337,76 @@ func TestDCRoleActorsByUsername(t *testing.T) {
 		}
 	}
 }
+
+// TestDCUsersByVersion: Data Center 10.3+ lists users through the
+// cursor-paged /rest/api/2/user/list; before it, user/search pages by startAt
+// (Jira 10 caps each answer at 100, emulated here by a small cap).
+func TestDCUsersByVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		dc                 jirasim.DCOptions
+		wantList, wantSrch bool
+	}{
+		{"9.x", jirasim.DCOptions{}, false, true},
+		{"10.0 capped search", jirasim.DCOptions{UserSearchLimit: 5}, false, true},
+		{"10.3 user/list", jirasim.DCOptions{UserSearchLimit: 5, UserListEndpoint: true}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newDCSim(t, jirasim.GenerateOptions{Projects: 1, Issues: 300}, tc.dc)
+			st := s.state(t)
+			obs := &pages{}
+			c := s.client(t, func(o *connector.Options) { o.Observer = obs; o.PageSize = 7 })
+			for range 2 { // the second run knows whether user/list exists
+				var got []string
+				if err := c.Users(context.Background(), func(us []switchyard.User) error {
+					for _, u := range us {
+						got = append(got, u.AccountID)
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				var want []string
+				for _, u := range st.Users {
+					want = append(want, u.AccountID)
+				}
+				if !slices.Equal(sorted(got), sorted(want)) {
+					t.Fatalf("%d users listed (keys), Jira has %d", len(got), len(want))
+				}
+			}
+			list, srch := obs.count("GET /rest/api/2/user/list"), obs.count("GET /rest/api/2/user/search")
+			if (srch > 0) != tc.wantSrch || (tc.wantList && list < len(st.Users)/7) || (!tc.wantList && list != 1) {
+				t.Fatalf("%d user/list and %d user/search requests for %d users", list, srch, len(st.Users))
+			}
+		})
+	}
+}
+
+// TestDCUserSearchIgnoringStartAt: a user search that answers the same page
+// whatever startAt says ends with an error, not an endless loop.
+func TestDCUserSearchIgnoringStartAt(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/jira/rest/api/2/user/search" {
+			rw.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(rw, `{"errorMessages":["not here"],"errors":{}}`)
+			return
+		}
+		_, _ = io.WriteString(rw, `[{"name":"a","key":"JIRAUSER1"},{"name":"b","key":"JIRAUSER2"}]`)
+	}))
+	defer ts.Close()
+	c, err := connector.New(connector.Options{Mode: switchyard.ModeDataCenter, BaseURL: ts.URL + "/jira", Auth: connector.PATAuth("t"), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Users(context.Background(), func([]switchyard.User) error { return nil }) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "repeats the previous one") {
+			t.Fatalf("users: %v; want the repeated page named", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("user search paging never ends")
+	}
+}

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -64,17 +65,26 @@ func (c *Client) Myself(ctx context.Context) (switchyard.User, error) {
 }
 
 // Users pages through every user, calling fn once per page. Cloud's
-// users/search answers a bare array, so paging stops at a short page.
+// users/search answers a bare array, so paging stops at a short page. Data
+// Center 10.3+ lists users through /rest/api/2/user/list (see dcUserList);
+// older versions through user/search with username=".".
 func (c *Client) Users(ctx context.Context, fn func([]switchyard.User) error) error {
 	path, ep := "/rest/api/3/users/search", "GET /rest/api/3/users/search"
 	extra := url.Values{}
 	if c.dc() {
-		// Data Center has no list-all; "." matches every username.
+		if !c.noUserList.Load() {
+			err := c.dcUserList(ctx, fn)
+			if !errors.Is(err, errNoUserList) {
+				return err
+			}
+			c.noUserList.Store(true) // before 10.3: remember, ask no more
+		}
+		// "." matches every username.
 		path, ep = "/rest/api/2/user/search", "GET /rest/api/2/user/search"
 		extra.Set("username", ".")
 		extra.Set("includeInactive", "true")
 	}
-	largest := 0
+	largest, prevFirst := 0, ""
 	for start := 0; ; {
 		q := url.Values{}
 		for k, v := range extra {
@@ -89,6 +99,12 @@ func (c *Client) Users(ctx context.Context, fn func([]switchyard.User) error) er
 		if len(page) == 0 {
 			return nil
 		}
+		// A Jira that ignores startAt would answer the same page forever.
+		first := userID(page[0])
+		if start > 0 && first == prevFirst {
+			return fmt.Errorf("%s: the page at startAt=%d repeats the previous one; this Jira does not page user search", ep, start)
+		}
+		prevFirst = first
 		us := make([]switchyard.User, len(page))
 		for i, u := range page {
 			us[i] = toUser(u)
@@ -98,8 +114,9 @@ func (c *Client) Users(ctx context.Context, fn func([]switchyard.User) error) er
 		if err := fn(us); err != nil {
 			return err
 		}
-		// Jira may cap maxResults below what we asked, so the largest page
-		// seen is the real page size; a page shorter than it is the last.
+		// Jira may cap maxResults below what we asked (Data Center 10: 100),
+		// so the largest page seen is the real page size; a page shorter
+		// than it is the last.
 		if len(page) < largest {
 			return nil
 		}

@@ -22,6 +22,7 @@ func TestJirasimDCFlagsRejected(t *testing.T) {
 		{[]string{"--picker-limit", "0"}, "--picker-limit 0"},
 		{[]string{"--picker-limit", "-2"}, "--picker-limit -2"},
 		{[]string{"--extra-groups", "-1"}, "--extra-groups -1"},
+		{[]string{"--user-search-limit", "0"}, "--user-search-limit 0"},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -54,7 +55,11 @@ func (v *view) dcUserMatches(u *SimUser, q string) bool {
 
 // dcUserSearch serves /rest/api/2/user/search?username=. (a bare array).
 func (s *Server) dcUserSearch(rw http.ResponseWriter, r *http.Request) {
-	start, max, ok := pageParams(rw, r, "startAt", "maxResults", 50, usersSearchMax)
+	limit := usersSearchMax
+	if l := s.opts.DataCenter.UserSearchLimit; l > 0 {
+		limit = l
+	}
+	start, max, ok := pageParams(rw, r, "startAt", "maxResults", 50, limit)
 	if !ok {
 		return
 	}
@@ -78,6 +83,38 @@ func (s *Server) dcUserSearch(rw http.ResponseWriter, r *http.Request) {
 	out := []any{}
 	for _, u := range slicePage(match, start, max) {
 		out = append(out, v.user(u.AccountID))
+	}
+	apiJSON(rw, http.StatusOK, out)
+}
+
+// dcUserList serves Data Center 10.3+'s /rest/api/2/user/list?cursor=&maxResults=
+// (default and cap 2000): every user, active or not, in a stable order; the
+// cursor is the position to continue from, nextCursor absent on the last page.
+func (s *Server) dcUserList(rw http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	max, err := apiIntParam(q, "maxResults", 2000)
+	if err != nil || max < 1 {
+		apiError(rw, http.StatusBadRequest, fmt.Sprintf("maxResults %q is not a positive number", q.Get("maxResults")))
+		return
+	}
+	max = min(max, 2000)
+	cursor, err := apiIntParam(q, "cursor", 0)
+	if err != nil || cursor < 0 {
+		// Jira never answers 404 here, even for a cursor it did not hand out.
+		cursor = 0
+	}
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	values := []any{}
+	for _, u := range slicePage(v.w.Users, cursor, max) {
+		values = append(values, v.user(u.AccountID))
+	}
+	next := cursor + len(values)
+	out := map[string]any{"self": v.api() + "/user/list?" + q.Encode(), "maxResults": max, "values": values, "isLast": next >= len(v.w.Users)}
+	if next < len(v.w.Users) {
+		out["nextCursor"] = strconv.Itoa(next)
+		out["nextPage"] = v.api() + "/user/list?cursor=" + strconv.Itoa(next) + "&maxResults=" + strconv.Itoa(max)
 	}
 	apiJSON(rw, http.StatusOK, out)
 }

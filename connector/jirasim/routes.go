@@ -51,6 +51,9 @@ func (s *Server) dcRoutes() *http.ServeMux {
 	m.HandleFunc("GET "+v2+"/myself", s.myself)
 	m.HandleFunc("GET "+v2+"/user/search", s.dcUserSearch)
 	m.HandleFunc("GET "+v2+"/user", s.dcUser)
+	if s.opts.DataCenter.UserListEndpoint {
+		m.HandleFunc("GET "+v2+"/user/list", s.dcUserList)
+	}
 	m.HandleFunc("GET "+v2+"/groups/picker", s.dcGroupsPicker)
 	m.HandleFunc("GET "+v2+"/group/member", s.groupMember)
 	m.HandleFunc("GET "+v2+"/applicationrole", s.applicationRoles)

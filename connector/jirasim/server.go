@@ -58,6 +58,12 @@ type DCOptions struct {
 	// reference (through 9.12) does not list: off, it answers 404 like a real
 	// site; on, it stands for a site that has it (Cloud-shaped).
 	LevelMembersEndpoint bool
+	// UserListEndpoint serves GET /rest/api/2/user/list (cursor-paged, as
+	// in Data Center 10.3 LTS and 11.0+); off, it answers 404 as before 10.3.
+	UserListEndpoint bool
+	// UserSearchLimit caps every user/search answer: 1000 on Data Center 9
+	// (the default, 0), 100 on Data Center 10.
+	UserSearchLimit int
 }
 
 // DefaultPickerLimit is Jira's default jira.ajax.autocomplete.limit, the cap
