@@ -23,14 +23,18 @@ func TestSimDataCenterFidelity(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		members bool
+		dc      jirasim.DCOptions
 	}{
-		{"documented endpoints only", false},
-		{"with a level-members endpoint", true},
+		{"9.x documented endpoints only", false, jirasim.DCOptions{}},
+		{"10.3 user list, user search capped", false, jirasim.DCOptions{UserListEndpoint: true, UserSearchLimit: 5}},
+		{"with a level-members endpoint", true, jirasim.DCOptions{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			dc := tc.dc
+			dc.ContextPath, dc.LevelMembersEndpoint = "/jira", tc.members
 			s := startSim(t, jirasim.Options{
 				GenerateOptions: jirasim.GenerateOptions{Seed: 13, Projects: 5, Issues: 60, Mode: switchyard.ModeDataCenter, ExtraGroups: 30},
-				DataCenter:      jirasim.DCOptions{ContextPath: "/jira", LevelMembersEndpoint: tc.members},
+				DataCenter:      dc,
 			})
 			if !strings.HasSuffix(s.base, "/jira") {
 				t.Fatalf("site URL %s lacks the context path", s.base)
