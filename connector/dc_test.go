@@ -410,3 +410,29 @@ func TestDCUserSearchIgnoringStartAt(t *testing.T) {
 		t.Fatal("user search paging never ends")
 	}
 }
+
+// TestDCContentURLBehindProxy: behind a reverse proxy Jira's own base URL
+// names another host (here a closed port) than the site URL Switchyard uses;
+// attachment bytes are still fetched through the site URL, and credentials
+// never go to the other host.
+func TestDCContentURLBehindProxy(t *testing.T) {
+	s := newDCSim(t, jirasim.GenerateOptions{Projects: 1, Issues: 30}, jirasim.DCOptions{ContextPath: "/jira"})
+	s.srv.SetBaseURL("http://127.0.0.1:1") // what Jira believes its base URL is
+	st := s.state(t)
+	c := s.client(t, nil)
+	for _, is := range st.Issues {
+		for _, a := range is.Attachments {
+			rc, err := c.AttachmentContent(context.Background(), a.ID, 0)
+			if err != nil {
+				t.Fatalf("attachment %s: %v", a.ID, err)
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if int64(len(b)) != a.Size {
+				t.Fatalf("attachment %s: %d bytes, want %d", a.ID, len(b), a.Size)
+			}
+			return
+		}
+	}
+	t.Fatal("no attachment in the world")
+}

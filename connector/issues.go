@@ -549,7 +549,7 @@ func (c *Client) AttachmentContent(ctx context.Context, id string, max int64) (i
 		if meta.Content == "" {
 			return nil, fmt.Errorf("attachment %s: no content URL in its metadata", id)
 		}
-		u, err := resolveURL(c.siteURL, meta.Content)
+		u, err := c.contentURL(meta.Content)
 		if err != nil {
 			return nil, fmt.Errorf("attachment %s: content %w", id, err)
 		}

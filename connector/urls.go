@@ -32,6 +32,33 @@ func resolveURL(base, ref string) (*url.URL, error) {
 	return u, nil
 }
 
+// contentURL is where to fetch a Data Center attachment's bytes from its
+// content URL. Usually that is the URL as given. Behind a reverse proxy,
+// Jira's own base URL setting may name another host, scheme or context path
+// than the one Switchyard reaches it by (http://jira.internal:8080/jira while
+// the site is https://jira.acme.com): credentials must not go there, and it
+// may not even resolve, so the part from /secure/attachment/ on is rebased
+// onto the configured site URL.
+func (c *Client) contentURL(ref string) (*url.URL, error) {
+	u, err := resolveURL(c.siteURL, ref)
+	if err != nil {
+		return nil, err
+	}
+	site, err := url.Parse(c.siteURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(u.Host, site.Host) && u.Scheme == site.Scheme {
+		return u, nil
+	}
+	i := strings.Index(u.EscapedPath(), "/secure/attachment/")
+	if i < 0 {
+		return u, nil // not an attachment path: as given (no credentials go elsewhere)
+	}
+	c.log.Debug("jira attachment content URL rebased onto the site URL", "content", redactURL(u), "site", redactURL(site))
+	return resolveURL(c.siteURL, strings.TrimRight(site.EscapedPath(), "/")+u.EscapedPath()[i:])
+}
+
 // sensitiveParams are query parameters whose values never reach an error or
 // a log line.
 var sensitiveParams = []string{"token", "secret", "password", "jwt", "signature", "sig", "auth", "code"}
