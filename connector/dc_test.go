@@ -436,3 +436,45 @@ func TestDCContentURLBehindProxy(t *testing.T) {
 	}
 	t.Fatal("no attachment in the world")
 }
+
+// TestLevelMembersForbiddenFailsClosed: a sync account without Administer
+// Jira gets 403 on level members, on Cloud as on Data Center; the levels fail
+// closed with ErrLevelMembersUnavailable instead of failing the identity sync.
+func TestLevelMembersForbiddenFailsClosed(t *testing.T) {
+	for _, mode := range []switchyard.Mode{switchyard.ModeCloud, switchyard.ModeDataCenter} {
+		s := newSim(t, jirasim.Options{GenerateOptions: jirasim.GenerateOptions{Projects: 3, Issues: 10, Mode: mode}, DataCenter: jirasim.DCOptions{LevelMembersEndpoint: true}})
+		st := s.state(t)
+		forbid := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.HasSuffix(r.URL.Path, "/members") {
+				body := `{"errorMessages":["You are not an administrator."],"errors":{}}`
+				return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
+					ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}, nil
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})
+		c := s.client(t, func(o *connector.Options) { o.HTTPClient = &http.Client{Transport: forbid} })
+		n := 0
+		for _, p := range st.Projects {
+			if len(p.SecurityLevels) == 0 {
+				continue
+			}
+			n++
+			levels, err := c.SecurityLevels(context.Background(), p.Key)
+			if !errors.Is(err, connector.ErrLevelMembersUnavailable) || !errors.Is(err, switchyard.ErrForbidden) || len(levels) != len(p.SecurityLevels) {
+				t.Fatalf("%s %s: %d levels, %v", mode, p.Key, len(levels), err)
+			}
+			for _, l := range levels {
+				if len(l.Members) != 0 {
+					t.Fatalf("%s %s level %s: members %v, want none", mode, p.Key, l.Name, l.Members)
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("no security scheme in the world")
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

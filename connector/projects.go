@@ -240,8 +240,9 @@ func (e *LevelMembersError) Unwrap() []error { return []error{ErrLevelMembersUna
 // empty list when the project has no issue security scheme.
 //
 // Members come from GET …/issuesecurityschemes/{id}/members (Cloud, and Data
-// Center sites that have it). Where Data Center answers 404 or 403 there,
-// the levels are returned without members together with an error wrapping
+// Center sites that have it). Where Data Center answers 404, or either answers
+// 403 (no Administer Jira), the levels are returned without members together
+// with an error wrapping
 // ErrLevelMembersUnavailable: the caller keeps the levels, so issues at them
 // are hidden from everyone rather than shown, and says so.
 func (c *Client) SecurityLevels(ctx context.Context, projectKey string) ([]switchyard.SecurityLevel, error) {
@@ -281,7 +282,7 @@ func (c *Client) SecurityLevels(ctx context.Context, projectKey string) ([]switc
 		}]
 		mp := fmt.Sprintf("%s/issuesecurityschemes/%s/members?startAt=%d&maxResults=%d", c.v(), url.PathEscape(string(scheme.ID)), start, c.page(memberPage))
 		err := c.do(ctx, call{endpoint: "GET " + c.v() + "/issuesecurityschemes/{issueSecuritySchemeId}/members"}, http.MethodGet, mp, nil, &page)
-		if err != nil && c.dc() && membersUnsupported(err) {
+		if err != nil && membersUnsupported(c.dc(), err) {
 			// Fail closed for this scheme only; no member of any page read
 			// so far is kept, so a level never grants on half its members.
 			return levels, &LevelMembersError{Project: projectKey, SchemeID: string(scheme.ID), SchemeName: scheme.Name, Levels: len(levels), Err: err}
@@ -309,8 +310,9 @@ func (c *Client) SecurityLevels(ctx context.Context, projectKey string) ([]switc
 }
 
 // membersUnsupported reports whether a members request failed because the
-// site does not offer it to this caller: 404 (absent, as on Data Center
-// 8.x–9.x) or 403 (not an administrator).
-func membersUnsupported(err error) bool {
-	return errors.Is(err, switchyard.ErrNotFound) || errors.Is(err, switchyard.ErrForbidden)
+// site does not offer it to this caller: 403 (the sync account does not
+// administer Jira, on Cloud too) or, on Data Center, 404 (absent, as in
+// 8.x–9.x). On Cloud a 404 means the scheme went away: a real error.
+func membersUnsupported(dc bool, err error) bool {
+	return errors.Is(err, switchyard.ErrForbidden) || (dc && errors.Is(err, switchyard.ErrNotFound))
 }
