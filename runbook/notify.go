@@ -196,7 +196,7 @@ type WebhookNotifier struct {
 func NewWebhookNotifier(name, rawURL string, secret []byte, hc *http.Client) (*WebhookNotifier, error) {
 	u, err := url.Parse(rawURL)
 	if rawURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.webhook.url", "must be an absolute http(s) URL, not %q", rawURL)
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.webhook.url", "must be an absolute http(s) URL, not %q", redactURL(rawURL))
 	}
 	if len(secret) == 0 {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.webhook.secret", "is required to sign deliveries")
@@ -223,18 +223,18 @@ func (w *WebhookNotifier) DeliverDecision(ctx context.Context, req ApprovalReque
 }
 
 func (w *WebhookNotifier) post(ctx context.Context, body []byte) error {
-	return postOK(ctx, w.HTTP, w.URL, w.Secret, body, "webhook")
+	return postOK(ctx, w.HTTP, w.URL, redactURL(w.URL), w.Secret, body, "webhook")
 }
 
 // postOK is postSigned for notifiers: any answer but 2xx is an error, named
-// what (e.g. "webhook") and the redacted URL.
-func postOK(ctx context.Context, hc *http.Client, u string, secret []byte, body []byte, what string) error {
-	status, resp, err := postSigned(ctx, hc, u, secret, body, nil)
+// what (e.g. "webhook") and the URL as shown (redactURL or redactHost).
+func postOK(ctx context.Context, hc *http.Client, u, shown string, secret []byte, body []byte, what string) error {
+	status, resp, err := postSigned(ctx, hc, u, shown, secret, body, nil)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, redactURL(u), err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if status < 200 || status > 299 {
-		return fmt.Errorf("%s %s answered HTTP %d: %s", what, redactURL(u), status, truncate(resp, 200))
+		return fmt.Errorf("%s %s answered HTTP %d: %s", what, shown, status, truncate(resp, 200))
 	}
 	return nil
 }

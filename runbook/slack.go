@@ -43,7 +43,7 @@ func NewSlackNotifier(name, baseURL, token, channel string, hc *http.Client) (*S
 		baseURL = DefaultSlackAPI
 	}
 	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.slack.api_url", "must be an absolute http(s) URL, not %q", baseURL)
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.slack.api_url", "must be an absolute http(s) URL, not %q", redactURL(baseURL))
 	}
 	if token == "" {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.slack.bot_token", "is required")
@@ -172,15 +172,16 @@ func (n *SlackNotifier) DeliverDecision(ctx context.Context, req ApprovalRequest
 // errors.
 func (n *SlackNotifier) call(ctx context.Context, method string, body any, out any) error {
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.BaseURL+"/"+method, bytes.NewReader(b))
+	u := n.BaseURL + "/" + method
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
-		return err
+		return fmt.Errorf("slack %s: %w", method, redactErr(err, u, redactURL(u)))
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Authorization", "Bearer "+n.Token)
 	resp, err := n.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("slack %s: %w", method, err)
+		return fmt.Errorf("slack %s: %w", method, redactErr(err, u, redactURL(u)))
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -103,5 +103,6 @@ func (n *TeamsNotifier) Deliver(ctx context.Context, req ApprovalRequest) (json.
 	msg := map[string]any{"type": "message", "attachments": []any{map[string]any{
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": TeamsCard(req),
 	}}}
-	return nil, postOK(ctx, n.HTTP, n.WebhookURL, nil, mustJSON(msg), "teams webhook")
+	// The whole Workflows URL is the credential: errors show its host only.
+	return nil, postOK(ctx, n.HTTP, n.WebhookURL, redactHost(n.WebhookURL), nil, mustJSON(msg), "teams webhook")
 }
