@@ -96,7 +96,7 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 		}
 	}
 	id := strconv.FormatInt(req.ApprovalID, 10)
-	return []map[string]any{
+	blocks := []map[string]any{
 		{"type": "header", "text": plain("Approval needed: " + req.IssueKey)},
 		{"type": "section", "text": mrkdwn(issue + " " + slackEscape(truncate(req.Summary, 300))), "fields": []any{
 			mrkdwn("*Intent*\n" + slackEscape(req.Intent)),
@@ -110,6 +110,24 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 			map[string]any{"type": "button", "action_id": "deny", "style": "danger", "text": plain("Deny"), "value": id},
 		}},
 	}
+	if w := checkWarning(req); w != "" {
+		// Before the buttons, where the approver looks last.
+		warn := map[string]any{"type": "context", "elements": []any{mrkdwn(":warning: *" + slackEscape(w) + "*")}}
+		blocks = append(blocks[:len(blocks)-1], warn, blocks[len(blocks)-1])
+	}
+	return blocks
+}
+
+// checkWarning is what approvers are told about the ticket's text when it
+// is not simply Jira's: "" when it is.
+func checkWarning(req ApprovalRequest) string {
+	switch {
+	case req.CallerTextDiffers:
+		return "Caller text differs from Jira: this request shows Jira's text; the ingest caller sent the summary \"" + truncate(req.CallerSummary, 200) + "\""
+	case req.JiraCheck == CheckUnverified:
+		return "Not checked against Jira: the text is as the ingest caller sent it"
+	}
+	return ""
 }
 
 func orNone(s string) string {

@@ -73,6 +73,9 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 			map[string]any{"title": "Expires", "value": req.Expires.UTC().Format(timeFormat)},
 		}},
 	}
+	if w := checkWarning(req); w != "" {
+		body = append(body, tb("⚠ "+w, map[string]any{"color": "Attention", "weight": "Bolder"}))
+	}
 	var facts []any
 	for _, in := range req.Inputs {
 		facts = append(facts, map[string]any{"title": in.Name, "value": in.Value + " (" + in.Source + ")"})
