@@ -160,7 +160,7 @@ func send(t *testing.T, req *http.Request, body []byte) (*http.Response, []byte)
 
 func ingestBody(key, summary, desc, reporter string) []byte {
 	b, _ := json.Marshal(map[string]any{"source": "jira", "ticket": map[string]any{
-		"issueKey": key, "summary": summary, "description": desc, "url": "https://example.atlassian.net/browse/" + key, "reporterEmail": reporter}})
+		"issueKey": key, "summary": summary, "description": desc, "reporterEmail": reporter}})
 	return b
 }
 
