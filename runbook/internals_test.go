@@ -86,4 +86,3 @@ func TestFailedExecutorCommentHidesInternals(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
