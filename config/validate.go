@@ -99,8 +99,21 @@ func (v *validator) httpURL(path, raw string, required bool) {
 		return
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		v.add(path, "%q must not have a query or fragment", clip(raw))
+		// A query is where such URLs carry tokens: never quote it.
+		v.add(path, "%q must not have a query or fragment", clip(shownURL(u)))
 	}
+}
+
+// shownURL is u as an error may quote it: scheme, host and path, with path
+// segments that look like tokens replaced by "…".
+func shownURL(u *url.URL) string {
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		if len(seg) >= 24 || len(seg) >= 12 && strings.ContainsAny(seg, "0123456789") && strings.ContainsAny(strings.ToLower(seg), "abcdefghijklmnopqrstuvwxyz") {
+			segs[i] = "…"
+		}
+	}
+	return u.Scheme + "://" + u.Host + strings.Join(segs, "/")
 }
 
 func (v *validator) duration(path string, d, minimum, maximum time.Duration, zeroOK bool) {
