@@ -112,8 +112,8 @@ func issueLink(raw, site, key string) string {
 	if raw != "" && sameHost(raw, site) {
 		return raw
 	}
-	if site == "" {
-		return ""
+	if !sameHost(site, site) || key == "" {
+		return "" // no usable site
 	}
 	return site + "/browse/" + url.PathEscape(key)
 }
