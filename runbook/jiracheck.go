@@ -67,8 +67,12 @@ func (s *Service) jiraIssue(ctx context.Context, conn string, t Ticket) (iss swi
 		// A moved issue answers with its new key: that is another issue's
 		// run, not this key's.
 		return iss, false, errUnknownIssue(t.IssueKey, conn)
+	case errors.Is(err, switchyard.ErrRateLimited):
+		return iss, false, fmt.Errorf("check the issue in Jira: %w", err) // the caller may retry later
 	case err != nil:
-		return iss, false, fmt.Errorf("check the issue in Jira: %w", err)
+		// Not %w: the connection's own trouble (its credentials, Jira down)
+		// must not read as the ingest caller's (401, 409).
+		return iss, false, fmt.Errorf("check the issue in Jira: %v", err)
 	}
 	return live, true, nil
 }
