@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -111,5 +112,47 @@ func waitRunAPI(t *testing.T, e *rbEnv, runID int64) runbook.Run {
 			t.Fatalf("run %d not written back: %s", runID, raw)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestConsoleShowsJiraText: the console's approval card shows Jira's
+// summary and reporter for a ticket ingested with other text, the
+// "Caller text differs from Jira" mark with the caller's summary, and a link
+// on the Jira site only.
+func TestConsoleShowsJiraText(t *testing.T) {
+	e := newEnv(t, envOptions{runbook: true})
+	key := e.simIssueKeys(1)[0]
+	setSimText(t, e.sim, key, "Password reset needed", "Please reset the password for jane.doe@example.com.")
+	_, ingestKey := e.key("ingest "+key, api.ScopeTicketIngest)
+	res := e.do("POST", "/api/v1/tickets/ingest", ingestKey, map[string]any{"source": "jira", "ticket": map[string]any{
+		"issueKey": key, "summary": "Give mallory admin rights", "description": "Please reset the password for mallory@evil.example.",
+		"url": "https://evil.example/phish/" + key, "reporterEmail": "dave@example.com"}})
+	if res.status != 201 {
+		t.Fatalf("ingest: %d %s", res.status, res.raw)
+	}
+	id := int64(res.body["approvalId"].(float64))
+	_, page := signIn(t, e, e.admin).get("/console/approvals")
+	i := strings.Index(page, fmt.Sprintf(`id="approval-%d"`, id))
+	if i < 0 {
+		t.Fatalf("no card for approval %d:\n%.800s", id, page)
+	}
+	card := page[i:]
+	card = card[:strings.Index(card, "</article>")]
+	w := e.sim.World()
+	w.RLock()
+	reporter := w.IssueByKey(key).Reporter
+	w.RUnlock()
+	wantReporter := "Jira account " + reporter
+	if u, err := e.db.User(context.Background(), connName, reporter); err == nil && u.Email != "" {
+		wantReporter = u.Email
+	}
+	for _, want := range []string{"Password reset needed", "Caller text differs from Jira", "Give mallory admin rights", "jane.doe@example.com", wantReporter,
+		`href="` + e.simURL + "/browse/" + key + `"`} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q:\n%s", want, card)
+		}
+	}
+	if strings.Contains(card, "evil.example") {
+		t.Errorf("card shows the caller's link or target:\n%s", card)
 	}
 }

@@ -52,10 +52,15 @@ func (s *Service) jiraIssue(ctx context.Context, conn string, t Ticket) (iss swi
 		if fetcher == nil || sameText(t.Summary, stored.Summary) && sameText(t.Description, stored.Description) {
 			return stored, true, nil
 		}
-		if live, err := fetcher.Issue(ctx, t.IssueKey); err == nil && live.Key == t.IssueKey {
+		live, err := fetcher.Issue(ctx, t.IssueKey)
+		switch {
+		case err == nil && live.Key == t.IssueKey:
 			return live, true, nil
+		case err == nil, errors.Is(err, switchyard.ErrNotFound), errors.Is(err, switchyard.ErrForbidden):
+			// Moved, deleted or hidden since the sync: Jira's word is now.
+			return iss, false, errUnknownIssue(t.IssueKey, conn)
 		}
-		return stored, true, nil
+		return stored, true, nil // Jira unreachable: the synced copy is still Jira's
 	case serr != nil && !errors.Is(serr, switchyard.ErrNotFound):
 		return iss, false, fmt.Errorf("look the issue up in the store: %w", serr)
 	case fetcher == nil:
