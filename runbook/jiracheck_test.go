@@ -190,6 +190,12 @@ func TestIngestUnknownIssue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another one, synced while the account could still see it.
+	synced, err := w.CreateIssue(other, jirasim.IssueCreate{ProjectKey: projectKey, Summary: secret, Description: secret, SecurityLevelID: levelID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.syncIssue(synced.Key)
 	if err := w.SetSecurityLevelMembers("", projectKey, levelID, []switchyard.Holder{{Type: switchyard.HolderUser, Parameter: other}}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +212,9 @@ func TestIngestUnknownIssue(t *testing.T) {
 		}
 		return strings.ReplaceAll(err.Error(), key, "KEY")
 	}
-	restricted, missing := answer(iss.Key), answer(projectKey+"-99999")
-	if restricted != missing {
-		t.Fatalf("the answers differ, telling a restricted issue from a missing one:\n%s\n%s", restricted, missing)
+	restricted, missing, hiddenSince := answer(iss.Key), answer(projectKey+"-99999"), answer(synced.Key)
+	if restricted != missing || hiddenSince != missing {
+		t.Fatalf("the answers differ, telling a restricted issue from a missing one:\n%s\n%s\n%s", restricted, missing, hiddenSince)
 	}
 	if strings.Contains(restricted, "Merger") || strings.Contains(restricted, "security") && strings.Contains(restricted, levelID) {
 		t.Fatalf("the answer leaks the issue: %s", restricted)
