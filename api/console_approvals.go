@@ -94,14 +94,23 @@ func suggestedApprover(sess *session) string {
 	return ""
 }
 
+// issueURL is a run's link, only ever on its connection's Jira site (a run
+// ingested before links were checked may carry another host).
 func (s *Server) issueURL(run runbook.Run) string {
-	if u := run.Ticket.URL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+	c, ok := s.conns[run.Connection]
+	if u := run.Ticket.URL; (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && (!ok || c.URL == "" || sameHost(u, c.URL)) {
 		return u
 	}
-	if c, ok := s.conns[run.Connection]; ok && c.URL != "" {
+	if ok && c.URL != "" {
 		return strings.TrimRight(c.URL, "/") + "/browse/" + url.PathEscape(run.IssueKey)
 	}
 	return ""
+}
+
+func sameHost(a, b string) bool {
+	x, err1 := url.Parse(a)
+	y, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && x.User == nil && strings.EqualFold(x.Host, y.Host)
 }
 
 func untilText(now, t time.Time) string {

@@ -66,6 +66,7 @@ func (cc *consoleClient) post(path string, form url.Values) (int, string) {
 func ingestPending(t *testing.T, e *env, issueKey string) int64 {
 	t.Helper()
 	_, ingestKey := e.key("ingest "+issueKey, api.ScopeTicketIngest)
+	setSimText(t, e.sim, issueKey, "Password reset needed", "Please reset the password for jane.doe@example.com.")
 	res := e.do("POST", "/api/v1/tickets/ingest", ingestKey, map[string]any{"source": "jira", "ticket": map[string]any{
 		"issueKey": issueKey, "summary": "Password reset needed", "description": "Please reset the password for jane.doe@example.com.",
 		"reporterEmail": rbReporter}})

@@ -177,6 +177,7 @@ func TestConsoleInChromium(t *testing.T) {
 	// key) waits for a decision; the reporter is refused, an approver approves
 	// by keyboard, and the request moves to the decided list.
 	_, ingestKey := e.key("ingest", api.ScopeTicketIngest)
+	setSimText(t, e.sim, visible.Key, "Password reset needed", "Please reset the password for jane.doe@example.com.")
 	res := e.do("POST", "/api/v1/tickets/ingest", ingestKey, map[string]any{"source": "jira", "ticket": map[string]any{
 		"issueKey": visible.Key, "summary": "Password reset needed", "description": "Please reset the password for jane.doe@example.com.",
 		"url": e.simURL + "/browse/" + visible.Key, "reporterEmail": rbReporter}})
@@ -186,7 +187,12 @@ func TestConsoleInChromium(t *testing.T) {
 	id := fmt.Sprint(int64(res.body["approvalId"].(float64)))
 	run("open approvals", chromedp.Click(chromedp.CSS("#nav-approvals")), chromedp.WaitVisible(chromedp.CSS("#approval-"+id)))
 	card := text("#approval-" + id)
-	for _, want := range []string{visible.Key, "Password reset needed", "password_reset", "RB-001", "jane.doe@example.com", "text:email", rbReporter, "in 23h"} {
+	// The card names Jira's reporter, not the one the ingest caller claimed.
+	jiraReporter := "Jira account " + visible.Reporter
+	if u, err := e.db.User(context.Background(), connName, visible.Reporter); err == nil && u.Email != "" {
+		jiraReporter = u.Email
+	}
+	for _, want := range []string{visible.Key, "Password reset needed", "password_reset", "RB-001", "jane.doe@example.com", "text:email", jiraReporter, "in 23h"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("pending approval card lacks %q:\n%s", want, card)
 		}

@@ -160,7 +160,7 @@ func send(t *testing.T, req *http.Request, body []byte) (*http.Response, []byte)
 
 func ingestBody(key, summary, desc, reporter string) []byte {
 	b, _ := json.Marshal(map[string]any{"source": "jira", "ticket": map[string]any{
-		"issueKey": key, "summary": summary, "description": desc, "url": "https://example.atlassian.net/browse/" + key, "reporterEmail": reporter}})
+		"issueKey": key, "summary": summary, "description": desc, "reporterEmail": reporter}})
 	return b
 }
 
@@ -175,6 +175,8 @@ func TestRunbookAPIEndToEnd(t *testing.T) {
 	e := newRBEnv(t)
 	const js = "application/json"
 	key := e.issues[0]
+	setSimText(t, e.sim, key, "Password reset needed", "Please reset the password for jane.doe@example.com.")
+	setSimText(t, e.sim, e.issues[1], "Lunch menu for friday", "")
 	body := ingestBody(key, "Password reset needed", "Please reset the password for jane.doe@example.com.", "bob@example.com")
 
 	// Errors first: nothing may change.
@@ -325,6 +327,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 
 func TestSlackAndLinkEndpoints(t *testing.T) {
 	e := newRBEnv(t)
+	setSimText(t, e.sim, e.issues[0], "Password reset needed", "Please reset the password for jane.doe@example.com.")
 	_, out, _ := e.do(t, "POST", "/api/v1/tickets/ingest", api.ScopeTicketIngest, "application/json",
 		ingestBody(e.issues[0], "Password reset needed", "Please reset the password for jane.doe@example.com.", "bob@example.com"))
 	id := int64(out["approvalId"].(float64))

@@ -74,6 +74,8 @@ type ingestResponse struct {
 	State       string     `json:"state"`
 	ApprovalID  int64      `json:"approvalId,omitempty"`
 	ExpiresAt   *time.Time `json:"expiresAt,omitempty"` // of the approval request
+	JiraCheck   string     `json:"jiraCheck,omitempty"`
+	Differs     bool       `json:"callerTextDiffers"`
 }
 
 // handleIngest: POST /api/v1/tickets/ingest. 201 for a new run, 200 for the
@@ -95,7 +97,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	run := res.Run
 	out := ingestResponse{RunID: run.ID, IssueKey: run.IssueKey, Connection: run.Connection, Created: res.Created,
 		Disposition: run.Disposition, Reason: run.Reason, Intent: run.Intent, Runbook: run.Runbook,
-		Confidence: run.Confidence, Inputs: run.Inputs, TargetUser: run.TargetUser, State: run.State}
+		Confidence: run.Confidence, Inputs: run.Inputs, TargetUser: run.TargetUser, State: run.State,
+		JiraCheck: run.JiraCheck, Differs: run.CallerTextDiffers}
+	if run.CallerTextDiffers {
+		// Extracted from Jira's text, which this caller did not send: the
+		// approvers see them, the caller is not told Jira's content.
+		out.Inputs, out.TargetUser = []any{}, ""
+	}
 	if a := run.Approval; a != nil {
 		out.ApprovalID, out.ExpiresAt = a.ID, &a.Expires
 	}

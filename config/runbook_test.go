@@ -71,6 +71,8 @@ func TestRunbookKeyErrors(t *testing.T) {
 		{"default webhook without executor", `default_executor: sandbox`, `default_executor: webhook`, `approvals.default_executor: is webhook but approvals.executors.default`},
 		{"executor kind", `kind: webhook`, `kind: lambda`, `approvals.executors.RB-001.kind: "lambda" is not one of sandbox, webhook`},
 		{"executor url", `url: "https://okta.example.com/flow"`, `url: "okta.example.com/flow"`, `approvals.executors.RB-001.url: "okta.example.com/flow" is not an absolute http(s) URL`},
+		{"executor url query", `url: "https://okta.example.com/flow"`, `url: "https://okta.example.com/flow/Tok3nInThePath99?clientToken=QUERYSECRET123"`, `approvals.executors.RB-001.url: "https://okta.example.com/flow/…" must not have a query or fragment`},
+		{"executor url without scheme", `url: "https://okta.example.com/flow"`, `url: "hooks.example.com/services/T0/B0/Tok3nInThePath99"`, `approvals.executors.RB-001.url: "hooks.example.com/services/T0/B0/…" is not an absolute http(s) URL`},
 		{"executor secret", `secret: "s3cr3t-s3cr3t", `, ``, `approvals.executors.RB-001.secret: is empty`},
 		{"executor timeout", `timeout: 10s`, `timeout: 1h`, `approvals.executors.RB-001.timeout: 1h0m0s is above the maximum`},
 		{"executor map shape", `mfa_reset: {}`, `mfa_reset: [1]`, `approvals.executors.mfa_reset: expected a mapping of keys, got a list`},
@@ -97,7 +99,7 @@ func TestRunbookKeyErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
 			}
-			for _, s := range []string{"TEAMSSECRET", "s3cr3t-s3cr3t", "whsecret", "xoxb-1"} {
+			for _, s := range []string{"TEAMSSECRET", "s3cr3t-s3cr3t", "whsecret", "xoxb-1", "QUERYSECRET", "Tok3nInThePath99"} {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error reveals a secret %q: %v", s, err)
 				}

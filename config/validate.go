@@ -95,12 +95,34 @@ func (v *validator) httpURL(path, raw string, required bool) {
 		return
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.add(path, "%q is not an absolute http(s) URL", clip(raw))
+		v.add(path, "%q is not an absolute http(s) URL", clip(maskTokens(raw)))
 		return
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		v.add(path, "%q must not have a query or fragment", clip(raw))
+		// A query is where such URLs carry tokens: never quote it.
+		v.add(path, "%q must not have a query or fragment", clip(shownURL(u)))
 	}
+}
+
+// shownURL is u as an error may quote it: scheme, host and path, with path
+// segments that look like tokens replaced by "…".
+func shownURL(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + maskTokens(u.EscapedPath())
+}
+
+// maskTokens cuts s at a query or fragment and replaces the /-separated
+// parts that look like tokens (long, or mixing letters and digits) by "…".
+func maskTokens(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		if len(seg) >= 24 || len(seg) >= 12 && strings.ContainsAny(seg, "0123456789") && strings.ContainsAny(strings.ToLower(seg), "abcdefghijklmnopqrstuvwxyz") {
+			segs[i] = "…"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 func (v *validator) duration(path string, d, minimum, maximum time.Duration, zeroOK bool) {

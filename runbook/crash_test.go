@@ -73,7 +73,8 @@ func TestCrashHelper(t *testing.T) {
 func TestSIGKILLDuringWriteBack(t *testing.T) {
 	h := newHarness(t, switchyard.ModeCloud, nil)
 	key := h.issueKeys()[3]
-	h.stop() // the harness's own service is not part of this
+	h.ticket(key, pwSummary, pwDesc, reporter) // Jira holds the helper's text, synced
+	h.stop()                                   // the harness's own service is not part of this
 	if err := h.sim.SetKnobs(jirasim.Knobs{FaultRate: 1, Latency: 30 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func (s *Service) Decide(ctx context.Context, approvalID int64, d Decision) (Run
 	if a.Status != store.ApprovalPending {
 		return run, alreadyDecided(a)
 	}
-	if err := s.allowed(run, d.Approver); err != nil {
+	if err := s.allowed(ctx, run, d.Approver); err != nil {
 		s.appendAudit(ctx, "decision.refused", d.Approver, run.IssueKey, map[string]any{
 			"run": run.ID, "approval": a.ID, "decision": d.Decision, "channel": d.Channel, "reason": err.Error(),
 		})
@@ -102,18 +102,6 @@ func alreadyDecided(a store.Approval) error {
 
 // timeFormat is UTC with millisecond precision.
 const timeFormat = "2006-01-02T15:04:05.000Z"
-
-// allowed applies the approver rules.
-func (s *Service) allowed(run Run, approver string) error {
-	who := strings.ToLower(approver)
-	if rep := strings.ToLower(run.Ticket.ReporterEmail); rep != "" && who == rep {
-		return switchyard.Errorf(switchyard.ErrForbidden, "%s reported %s and cannot decide on their own request", approver, run.IssueKey)
-	}
-	if len(s.approvers) > 0 && !s.approvers[who] {
-		return switchyard.Errorf(switchyard.ErrForbidden, "%s is not a configured approver (approvals.approvers)", approver)
-	}
-	return nil
-}
 
 // after is what a decided approval leads to, in the decision's transaction:
 // the run's next state, its outbox items and the decision's audit record

@@ -74,7 +74,7 @@ func newExecutor(name string, c ExecutorConfig, hc *http.Client) (Executor, erro
 	case ExecWebhook:
 		u, err := url.Parse(c.URL)
 		if c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "executors."+name+".url", "must be an absolute http(s) URL, not %q", c.URL)
+			return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "executors."+name+".url", "must be an absolute http(s) URL, not %q", redactURL(c.URL))
 		}
 		if c.Secret == "" {
 			return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "executors."+name+".secret", "a webhook executor needs a signing secret")
@@ -140,11 +140,11 @@ func VerifySignature(secret []byte, ts, sig string, body []byte, now time.Time, 
 }
 
 // postSigned POSTs body as signed JSON and returns the status and the start
-// of the response body.
-func postSigned(ctx context.Context, hc *http.Client, u string, secret []byte, body []byte, headers map[string]string) (int, string, error) {
+// of the response body. Its errors show the URL as shown, never as u.
+func postSigned(ctx context.Context, hc *http.Client, u, shown string, secret []byte, body []byte, headers map[string]string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return 0, "", redactErr(err, u, shown)
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -158,12 +158,12 @@ func postSigned(ctx context.Context, hc *http.Client, u string, secret []byte, b
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, "", redactErr(err, u, shown)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseRecord))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, string(b), nil
+	return resp.StatusCode, scrub(string(b), u, shown), nil
 }
 
 func (w *webhookExec) Execute(ctx context.Context, req ExecRequest) Execution {
@@ -171,7 +171,7 @@ func (w *webhookExec) Execute(ctx context.Context, req ExecRequest) Execution {
 	body, _ := json.Marshal(req)
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	status, resp, err := postSigned(ctx, w.http, w.url, w.secret, body, map[string]string{"Idempotency-Key": fmt.Sprintf("switchyard-run-%d", req.RunID)})
+	status, resp, err := postSigned(ctx, w.http, w.url, e.URL, w.secret, body, map[string]string{"Idempotency-Key": fmt.Sprintf("switchyard-run-%d", req.RunID)})
 	e.Finished = time.Now().UTC()
 	e.HTTPStatus, e.Response = status, resp
 	switch {
@@ -191,18 +191,6 @@ func (w *webhookExec) Execute(ctx context.Context, req ExecRequest) Execution {
 		e.Summary += e.Error
 	}
 	return e
-}
-
-// redactURL drops credentials and the query (which may carry a token) from a
-// URL shown on the run and in Jira.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	u.User = nil
-	u.RawQuery, u.Fragment = "", ""
-	return u.String()
 }
 
 // executor picks a runbook's executor: sandbox mode forces the sandbox.

@@ -80,3 +80,52 @@ func FuzzTicketValidate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIngestCrossCheck: whatever an ingest caller sends about an issue Jira
+// knows, the run carries Jira's summary, description and reporter, a link
+// only on the site's host, and the caller's text is marked as differing
+// whenever a reader would see other words. It never panics.
+func FuzzIngestCrossCheck(f *testing.F) {
+	site := "https://acme.atlassian.net"
+	f.Add("Password reset needed", "Please reset jane.doe@example.com", "", "", "Password reset needed", "Please reset jane.doe@example.com", "acc-1", site+"/browse/ITSM-1", site, "")
+	f.Add("Reset mallory", "mallory@evil.example", "carol@example.com", "https://evil.example/browse/ITSM-1", "Password reset needed", "Please reset jane.doe@example.com", "acc-1", site+"/browse/ITSM-1", site, "bob@example.com")
+	f.Add("Password *reset*", "Please\n\n reset   \\_jane\\_", "", site+"/browse/ITSM-1", "password reset", "please reset _jane_", "acc-1", "", site, "")
+	f.Add("x", "", "bob@example.com", "http://acme.atlassian.net/browse/ITSM-1", "x", "", "", "https://evil.example/x", site, "BOB@example.com")
+	f.Add("x", "", "", "https://user:pw@acme.atlassian.net/browse/ITSM-1", "y", "", "", "", "", "")
+	f.Add("é", "日本語", "", "", "É", "日本語 ", "a", "javascript:alert(1)", "not a site", "")
+	f.Fuzz(func(t *testing.T, cSum, cDesc, cEmail, cURL, jSum, jDesc, jReporter, jURL, site, jEmail string) {
+		caller := Ticket{Source: "jira", IssueKey: "ITSM-1", Summary: cSum, Description: cDesc, ReporterEmail: cEmail, URL: cURL}
+		iss := switchyard.Issue{Key: "ITSM-1", Summary: jSum, Description: jDesc, Reporter: jReporter, URL: jURL}
+		used, differs := crossCheck(caller, iss, jEmail, site)
+		switch {
+		case used.Summary != truncate(jSum, maxSummary-3), used.Description != truncate(jDesc, maxDescription-8):
+			t.Fatalf("run text is not Jira's: %+v", used)
+		case used.ReporterAccountID != jReporter || used.ReporterEmail != jEmail:
+			t.Fatalf("reporter is not Jira's: %+v", used)
+		case used.IssueKey != caller.IssueKey || used.Source != caller.Source:
+			t.Fatalf("key or source changed: %+v", used)
+		}
+		if used.URL != "" && !sameHost(used.URL, site) {
+			t.Fatalf("link %q is not on the site %q", used.URL, site)
+		}
+		if su, err := url.Parse(site); err == nil && su.Host != "" && (su.Scheme == "http" || su.Scheme == "https") && used.URL == "" {
+			t.Fatalf("no link although the site %q is known", site)
+		}
+		if textKey(cSum) != textKey(jSum) || textKey(cDesc) != textKey(jDesc) {
+			if !differs {
+				t.Fatalf("other words not marked: caller %q/%q, Jira %q/%q", cSum, cDesc, jSum, jDesc)
+			}
+		}
+		if cEmail != "" && jEmail != "" && !strings.EqualFold(cEmail, jEmail) && !differs {
+			t.Fatalf("forged reporterEmail %q (Jira %q) not marked", cEmail, jEmail)
+		}
+		// Jira's own text, as sent back by an honest caller, is not marked.
+		honest := Ticket{Source: "jira", IssueKey: "ITSM-1", Summary: jSum, Description: jDesc, ReporterEmail: jEmail, URL: used.URL}
+		if _, d := crossCheck(honest, iss, jEmail, site); d {
+			t.Fatalf("Jira's own text marked as differing: %+v", honest)
+		}
+		if !sameText(cSum, cSum) || sameText(cSum, jSum) != sameText(jSum, cSum) {
+			t.Fatal("sameText is not reflexive and symmetric")
+		}
+	})
+}

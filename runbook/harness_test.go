@@ -258,9 +258,43 @@ func (h *harness) comments(key string) (ours []*jirasim.SimComment, total int) {
 	return ours, len(iss.Comments)
 }
 
+// ticket is an ingest of issue key with this text. Ingest checks the text
+// against Jira, so the simulator's issue is given the same summary and
+// description first, and synced into the store (as a sync would), so that a
+// test that takes Jira down afterwards still ingests.
 func (h *harness) ticket(key, summary, description, reporter string) runbook.Ticket {
+	h.t.Helper()
+	w := h.sim.World()
+	w.RLock()
+	exists := w.IssueByKey(key) != nil
+	w.RUnlock()
+	if exists {
+		h.setIssueText(key, summary, description)
+		h.syncIssue(key)
+	}
 	return runbook.Ticket{Source: "jira", IssueKey: key, Summary: summary, Description: description,
 		URL: h.simTS.URL + "/browse/" + key, ReporterEmail: reporter}
+}
+
+// setIssueText gives the simulator's issue key this summary and description.
+func (h *harness) setIssueText(key, summary, description string) {
+	h.t.Helper()
+	if _, err := h.sim.World().UpdateIssue("", key, jirasim.IssueUpdate{Summary: &summary, Description: &description}); err != nil {
+		h.t.Fatalf("update %s in the simulator: %v", key, err)
+	}
+}
+
+// syncIssue copies Jira's issue key into the store, as a sync does.
+func (h *harness) syncIssue(key string) switchyard.Issue {
+	h.t.Helper()
+	iss, err := h.jira.Issue(context.Background(), key)
+	if err != nil {
+		h.t.Fatalf("fetch %s: %v", key, err)
+	}
+	if err := h.db.PutIssue(context.Background(), "sim", iss); err != nil {
+		h.t.Fatal(err)
+	}
+	return iss
 }
 
 func (h *harness) ingest(tk runbook.Ticket) runbook.IngestResult {

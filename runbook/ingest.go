@@ -103,7 +103,21 @@ type IngestResult struct {
 // connection. A new run is classified; a pending_approval run gets its
 // approval request and notifications, a no_action run is recorded with its
 // reason. Both are audited.
+//
+// The caller's text is checked against Jira: when the connection knows the
+// issue (synced, or fetched with its account), the run uses Jira's summary,
+// description, reporter and link, keeps the caller's ticket beside them and
+// marks the run when they differ; an issue Jira does not show the
+// connection's account is refused without saying why. Without a Jira client
+// the caller's text is used as sent (JiraCheck "unverified"), with no link.
 func (s *Service) Ingest(ctx context.Context, conn string, t Ticket) (IngestResult, error) {
+	t.ReporterAccountID = "" // only ever from Jira's own issue
+	return s.ingest(ctx, conn, t, nil)
+}
+
+// ingest is Ingest; from, when set, is Jira's issue the ticket was built
+// from (sync, webhook), which needs no check.
+func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switchyard.Issue) (IngestResult, error) {
 	if conn == "" {
 		conn = s.opts.DefaultConnection
 	}
@@ -121,11 +135,34 @@ func (s *Service) Ingest(ctx context.Context, conn string, t Ticket) (IngestResu
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", t.IssueKey, err)
 	}
 
+	caller := t
+	d := doc{Ticket: t, Check: CheckJira}
+	if from == nil {
+		iss, found, err := s.jiraIssue(ctx, conn, t)
+		if err != nil {
+			return IngestResult{}, fmt.Errorf("ingest %s: %w", t.IssueKey, err)
+		}
+		if found {
+			d.Ticket, d.Differs = crossCheck(t, iss, s.reporterEmail(ctx, conn, iss.Reporter), s.siteURL(conn))
+			d.Check, d.Caller = CheckMatches, &caller
+			if d.Differs {
+				d.Check = CheckDiffers
+			}
+		} else {
+			d.Check = CheckUnverified
+			// A link is taken only on the configured site's host.
+			d.Ticket.URL = issueLink(t.URL, s.siteURL(conn), "")
+			if d.Ticket.URL == "" && s.siteURL(conn) != "" {
+				d.Ticket.URL = issueLink("", s.siteURL(conn), t.IssueKey)
+			}
+		}
+	}
+	t = d.Ticket
 	res, err := s.opts.Classifier.Classify(ctx, classify.Ticket{Summary: t.Summary, Description: t.Description, ReporterEmail: t.ReporterEmail})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: classify: %w", t.IssueKey, err)
 	}
-	d := doc{Ticket: t, Inputs: res.Inputs, Candidate: res.Candidate}
+	d.Inputs, d.Candidate = res.Inputs, res.Candidate
 	if in, ok := s.intent(res.Intent); ok {
 		d.RunbookName, d.Target = in.Name, in.TargetSystem
 	}
@@ -162,6 +199,8 @@ func (s *Service) Ingest(ctx context.Context, conn string, t Ticket) (IngestResu
 		rec, err := s.auditTx(ctx, tx, audit.TypeIngest, actor, t.IssueKey, map[string]any{
 			"run": r.ID, "connection": conn, "source": t.Source, "issueKey": t.IssueKey,
 			"bodyHash": h, "reporterEmail": t.ReporterEmail, "url": t.URL, "state": r.State,
+			"jiraCheck": d.Check, "callerTextDiffers": d.Differs, "reporterAccountId": t.ReporterAccountID,
+			"callerReporterEmail": caller.ReporterEmail, "callerUrl": caller.URL,
 		})
 		if err != nil {
 			return err
@@ -228,6 +267,19 @@ func (s *Service) existing(ctx context.Context, tr store.TicketRun, h string) (I
 		return IngestResult{}, err
 	}
 	return IngestResult{Run: run, Created: false}, nil
+}
+
+// reporterEmail is the synced e-mail of a Jira account, "" when it is
+// hidden or the account is not synced.
+func (s *Service) reporterEmail(ctx context.Context, conn, accountID string) string {
+	if accountID == "" {
+		return ""
+	}
+	u, err := s.db.User(ctx, conn, accountID)
+	if err != nil {
+		return ""
+	}
+	return u.Email
 }
 
 func (s *Service) intent(id string) (classify.Intent, bool) {

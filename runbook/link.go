@@ -126,7 +126,7 @@ func (s *Service) DecisionLinks(ctx context.Context, runID int64) ([]DecisionLin
 	if err != nil {
 		return nil, err
 	}
-	req, err := s.request(run)
+	req, err := s.request(ctx, run)
 	if err != nil {
 		return nil, switchyard.Errorf(switchyard.ErrNotFound, "run %d has no approval request", runID)
 	}

@@ -34,6 +34,12 @@ type ApprovalRequest struct {
 	TargetFrom  string           `json:"targetUserSource,omitempty"`
 	Inputs      []classify.Input `json:"inputs"`
 	Expires     time.Time        `json:"expiresAt"`
+	// JiraCheck is the run's check of the ingested text against Jira;
+	// CallerTextDiffers and CallerSummary warn approvers that the ingest
+	// caller sent other text than Jira's, which the request shows.
+	JiraCheck         string `json:"jiraCheck,omitempty"`
+	CallerTextDiffers bool   `json:"callerTextDiffers,omitempty"`
+	CallerSummary     string `json:"callerSummary,omitempty"`
 	// Links are signed single-use approve/deny links, one pair per
 	// configured approver (or one pair for "link" when any approver may
 	// decide); empty without a link secret.
@@ -72,7 +78,7 @@ type DecisionNotifier interface {
 }
 
 // request builds a run's approval request.
-func (s *Service) request(run Run) (ApprovalRequest, error) {
+func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error) {
 	if run.Approval == nil {
 		return ApprovalRequest{}, fmt.Errorf("run %d has no approval request", run.ID)
 	}
@@ -82,6 +88,16 @@ func (s *Service) request(run Run) (ApprovalRequest, error) {
 		Summary: run.Ticket.Summary, Reporter: run.Ticket.ReporterEmail, Intent: run.Intent, Runbook: run.Runbook,
 		RunbookName: run.RunbookName, Confidence: run.Confidence, TargetUser: run.TargetUser,
 		TargetFrom: inputSource(run.Inputs, run.TargetUser), Inputs: run.Inputs, Expires: a.Expires,
+		JiraCheck: run.JiraCheck, CallerTextDiffers: run.CallerTextDiffers,
+	}
+	if r.Reporter == "" && run.Ticket.ReporterAccountID != "" {
+		r.Reporter = "Jira account " + run.Ticket.ReporterAccountID // e-mail hidden
+	}
+	if run.CallerTextDiffers && run.CallerTicket != nil {
+		r.CallerSummary = run.CallerTicket.Summary
+	}
+	if r.IssueURL != "" && !sameHost(r.IssueURL, s.siteURL(run.Connection)) && s.siteURL(run.Connection) != "" {
+		r.IssueURL = "" // a run stored before links were checked: use the site's
 	}
 	if r.IssueURL == "" {
 		// No link was ingested: the site's browse URL is the issue's link.
@@ -95,7 +111,7 @@ func (s *Service) request(run Run) (ApprovalRequest, error) {
 			who = []string{"link"}
 		}
 		for _, ap := range who {
-			if strings.EqualFold(ap, run.Ticket.ReporterEmail) {
+			if ap != "link" && s.allowed(ctx, run, ap) != nil {
 				continue // would be refused anyway
 			}
 			r.Links = append(r.Links, DecisionLinks{
@@ -128,7 +144,7 @@ func (s *Service) notify(ctx context.Context, it store.OutboxItem, p itemPayload
 		}
 		return err
 	}
-	req, err := s.request(run)
+	req, err := s.request(ctx, run)
 	if err != nil {
 		return permanent{err}
 	}
@@ -146,6 +162,19 @@ func (s *Service) notify(ctx context.Context, it store.OutboxItem, p itemPayload
 		notes, err := s.db.RunNotes(ctx, run.ID)
 		if err != nil {
 			return err
+		}
+		if _, ok := notes["notify."+n.Name()]; !ok {
+			// A decision taken before its request was delivered: follow up
+			// once the request is out, rather than give up on it.
+			items, err := s.db.OutboxByKeyPrefix(ctx, notifyKey(run.ID, n.Name()))
+			if err != nil {
+				return err
+			}
+			for _, x := range items {
+				if x.Key == notifyKey(run.ID, n.Name()) && !x.Done {
+					return fmt.Errorf("the request to %s is not delivered yet", n.Name())
+				}
+			}
 		}
 		a := run.Approval
 		err2 = dn.DeliverDecision(cctx, req, DecisionNews{Status: a.Status, DecidedBy: a.DecidedBy, DecidedAt: a.DecidedAt, Note: a.Note}, notes["notify."+n.Name()])
@@ -196,7 +225,7 @@ type WebhookNotifier struct {
 func NewWebhookNotifier(name, rawURL string, secret []byte, hc *http.Client) (*WebhookNotifier, error) {
 	u, err := url.Parse(rawURL)
 	if rawURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.webhook.url", "must be an absolute http(s) URL, not %q", rawURL)
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.webhook.url", "must be an absolute http(s) URL, not %q", redactURL(rawURL))
 	}
 	if len(secret) == 0 {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.webhook.secret", "is required to sign deliveries")
@@ -223,18 +252,18 @@ func (w *WebhookNotifier) DeliverDecision(ctx context.Context, req ApprovalReque
 }
 
 func (w *WebhookNotifier) post(ctx context.Context, body []byte) error {
-	return postOK(ctx, w.HTTP, w.URL, w.Secret, body, "webhook")
+	return postOK(ctx, w.HTTP, w.URL, redactURL(w.URL), w.Secret, body, "webhook")
 }
 
 // postOK is postSigned for notifiers: any answer but 2xx is an error, named
-// what (e.g. "webhook") and the redacted URL.
-func postOK(ctx context.Context, hc *http.Client, u string, secret []byte, body []byte, what string) error {
-	status, resp, err := postSigned(ctx, hc, u, secret, body, nil)
+// what (e.g. "webhook") and the URL as shown (redactURL or redactHost).
+func postOK(ctx context.Context, hc *http.Client, u, shown string, secret []byte, body []byte, what string) error {
+	status, resp, err := postSigned(ctx, hc, u, shown, secret, body, nil)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, redactURL(u), err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if status < 200 || status > 299 {
-		return fmt.Errorf("%s %s answered HTTP %d: %s", what, redactURL(u), status, truncate(resp, 200))
+		return fmt.Errorf("%s %s answered HTTP %d: %s", what, shown, status, truncate(resp, 200))
 	}
 	return nil
 }

@@ -66,6 +66,9 @@ type Ticket struct {
 	Description   string `json:"description"`
 	URL           string `json:"url"`
 	ReporterEmail string `json:"reporterEmail"`
+	// ReporterAccountID is the reporter as Jira names them, set only from
+	// Jira's own issue (never from an ingest caller).
+	ReporterAccountID string `json:"reporterAccountId,omitempty"`
 }
 
 // Run is a ticket's run as callers see it.
@@ -84,8 +87,16 @@ type Run struct {
 	Inputs      []classify.Input `json:"inputs"`
 	TargetUser  string           `json:"targetUser,omitempty"`
 	State       string           `json:"state"`
-	Created     time.Time        `json:"createdAt"`
-	Updated     time.Time        `json:"updatedAt"`
+	// JiraCheck says where Ticket's text comes from (CheckJira, CheckMatches,
+	// CheckDiffers, CheckUnverified); CallerTextDiffers marks a run whose
+	// ingest caller sent other text than Jira holds, CallerTicket is what the
+	// caller sent whenever Jira's text was used. Runs older than the check
+	// have none of them.
+	JiraCheck         string    `json:"jiraCheck,omitempty"`
+	CallerTextDiffers bool      `json:"callerTextDiffers"`
+	CallerTicket      *Ticket   `json:"callerTicket,omitempty"`
+	Created           time.Time `json:"createdAt"`
+	Updated           time.Time `json:"updatedAt"`
 
 	Approval      *store.Approval `json:"approval,omitempty"`
 	Execution     *Execution      `json:"execution,omitempty"`
@@ -124,6 +135,9 @@ type doc struct {
 	Candidate   string           `json:"candidate,omitempty"`
 	RunbookName string           `json:"runbookName,omitempty"`
 	Target      string           `json:"targetSystem,omitempty"`
+	Check       string           `json:"jiraCheck,omitempty"`
+	Caller      *Ticket          `json:"caller,omitempty"` // what the ingest caller sent, when Jira's text was used
+	Differs     bool             `json:"callerTextDiffers,omitempty"`
 }
 
 type actorKey struct{}
@@ -154,6 +168,7 @@ func runFrom(tr store.TicketRun) (Run, error) {
 		}
 	}
 	r.Ticket, r.Inputs, r.Candidate, r.RunbookName = d.Ticket, d.Inputs, d.Candidate, d.RunbookName
+	r.JiraCheck, r.CallerTextDiffers, r.CallerTicket = d.Check, d.Differs, d.Caller
 	if r.Inputs == nil {
 		r.Inputs = []classify.Input{}
 	}

@@ -43,7 +43,7 @@ func NewSlackNotifier(name, baseURL, token, channel string, hc *http.Client) (*S
 		baseURL = DefaultSlackAPI
 	}
 	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.slack.api_url", "must be an absolute http(s) URL, not %q", baseURL)
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.slack.api_url", "must be an absolute http(s) URL, not %q", redactURL(baseURL))
 	}
 	if token == "" {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "notifiers.slack.bot_token", "is required")
@@ -96,7 +96,7 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 		}
 	}
 	id := strconv.FormatInt(req.ApprovalID, 10)
-	return []map[string]any{
+	blocks := []map[string]any{
 		{"type": "header", "text": plain("Approval needed: " + req.IssueKey)},
 		{"type": "section", "text": mrkdwn(issue + " " + slackEscape(truncate(req.Summary, 300))), "fields": []any{
 			mrkdwn("*Intent*\n" + slackEscape(req.Intent)),
@@ -110,6 +110,24 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 			map[string]any{"type": "button", "action_id": "deny", "style": "danger", "text": plain("Deny"), "value": id},
 		}},
 	}
+	if w := checkWarning(req); w != "" {
+		// Before the buttons, where the approver looks last.
+		warn := map[string]any{"type": "context", "elements": []any{mrkdwn(":warning: *" + slackEscape(w) + "*")}}
+		blocks = append(blocks[:len(blocks)-1], warn, blocks[len(blocks)-1])
+	}
+	return blocks
+}
+
+// checkWarning is what approvers are told about the ticket's text when it
+// is not simply Jira's: "" when it is.
+func checkWarning(req ApprovalRequest) string {
+	switch {
+	case req.CallerTextDiffers:
+		return "Caller text differs from Jira: this request shows Jira's text; the ingest caller sent the summary \"" + truncate(req.CallerSummary, 200) + "\""
+	case req.JiraCheck == CheckUnverified:
+		return "Not checked against Jira: the text is as the ingest caller sent it"
+	}
+	return ""
 }
 
 func orNone(s string) string {
@@ -172,15 +190,16 @@ func (n *SlackNotifier) DeliverDecision(ctx context.Context, req ApprovalRequest
 // errors.
 func (n *SlackNotifier) call(ctx context.Context, method string, body any, out any) error {
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.BaseURL+"/"+method, bytes.NewReader(b))
+	u := n.BaseURL + "/" + method
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
-		return err
+		return fmt.Errorf("slack %s: %w", method, redactErr(err, u, redactURL(u)))
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Authorization", "Bearer "+n.Token)
 	resp, err := n.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("slack %s: %w", method, err)
+		return fmt.Errorf("slack %s: %w", method, redactErr(err, u, redactURL(u)))
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -73,6 +73,9 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 			map[string]any{"title": "Expires", "value": req.Expires.UTC().Format(timeFormat)},
 		}},
 	}
+	if w := checkWarning(req); w != "" {
+		body = append(body, tb("⚠ "+w, map[string]any{"color": "Attention", "weight": "Bolder"}))
+	}
 	var facts []any
 	for _, in := range req.Inputs {
 		facts = append(facts, map[string]any{"title": in.Name, "value": in.Value + " (" + in.Source + ")"})
@@ -103,5 +106,6 @@ func (n *TeamsNotifier) Deliver(ctx context.Context, req ApprovalRequest) (json.
 	msg := map[string]any{"type": "message", "attachments": []any{map[string]any{
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": TeamsCard(req),
 	}}}
-	return nil, postOK(ctx, n.HTTP, n.WebhookURL, nil, mustJSON(msg), "teams webhook")
+	// The whole Workflows URL is the credential: errors show its host only.
+	return nil, postOK(ctx, n.HTTP, n.WebhookURL, redactHost(n.WebhookURL), nil, mustJSON(msg), "teams webhook")
 }

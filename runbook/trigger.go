@@ -63,8 +63,11 @@ func (s *Service) IngestIssue(ctx context.Context, conn, source string, iss swit
 		return IngestResult{}, true, err
 	}
 	t := Ticket{Source: source, IssueKey: iss.Key, Summary: truncate(iss.Summary, maxSummary-3), Description: truncate(iss.Description, maxDescription-8),
-		URL: iss.URL, ReporterEmail: reporterEmail}
-	res, err = s.Ingest(ctx, conn, t)
+		URL: issueLink(iss.URL, s.siteURL(conn), iss.Key), ReporterEmail: reporterEmail, ReporterAccountID: iss.Reporter}
+	if s.siteURL(conn) == "" {
+		t.URL = iss.URL // no client to name the site: the synced issue's own link
+	}
+	res, err = s.ingest(ctx, conn, t, &iss)
 	if errors.Is(err, switchyard.ErrConflict) {
 		// A concurrent delivery of another version won; that run stands.
 		run, gerr := s.RunByIssue(ctx, conn, iss.Key)

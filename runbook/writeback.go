@@ -67,9 +67,16 @@ func Comment(run Run, ref auditRef) string {
 	case run.State == StateDenied || run.State == StateExpired:
 		fmt.Fprintf(&b, "- Executed: nothing. No changes were made.\n")
 	case run.Execution != nil:
-		fmt.Fprintf(&b, "- Executed: %s\n", oneLine(run.Execution.Summary))
-		if run.Execution.Error != "" {
-			fmt.Fprintf(&b, "- Failure: %s\n", oneLine(run.Execution.Error))
+		fmt.Fprintf(&b, "- Executed: %s\n", executedLine(run))
+		if run.Execution.Status != StateSucceeded {
+			// The reporter reads this comment: executor internals (URLs,
+			// hosts, ports, network errors, response bodies) stay in the
+			// audit chain, which the comment points to.
+			where := fmt.Sprintf("Switchyard run %d", run.ID)
+			if ref.Seq > 0 {
+				where += fmt.Sprintf(", audit record #%d", ref.Seq)
+			}
+			fmt.Fprintf(&b, "- Failure: the action did not complete; the details are in %s (Switchyard's audit log, GET /api/v1/audit)\n", where)
 		}
 	}
 	if ref.Seq > 0 {
@@ -77,6 +84,21 @@ func Comment(run Run, ref auditRef) string {
 	}
 	fmt.Fprintf(&b, "- Run: %d\n", run.ID)
 	return b.String()
+}
+
+// executedLine says what ran, in words fit for the reporter: the runbook,
+// the executor kind and the outcome, never the executor's URL or error.
+func executedLine(run Run) string {
+	e := run.Execution
+	switch {
+	case e.Executor == ExecSandbox:
+		return oneLine(e.Summary) // Switchyard's own words: nothing was changed
+	case e.Status == StateSucceeded:
+		return fmt.Sprintf("%s (%s) by the %s executor: succeeded", run.Runbook, run.Intent, e.Executor)
+	case e.Executor == "unknown":
+		return fmt.Sprintf("%s (%s) was interrupted; its outcome is unknown", run.Runbook, run.Intent)
+	}
+	return fmt.Sprintf("%s (%s) by the %s executor: FAILED", run.Runbook, run.Intent, e.Executor)
 }
 
 func oneLine(s string) string {

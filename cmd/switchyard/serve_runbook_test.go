@@ -35,9 +35,13 @@ func TestServeRunbookWriteBack(t *testing.T) {
 	adminKey := store.GenerateAPIKeySecret()
 	t.Setenv("SWITCHYARD_ADMIN_KEY", adminKey)
 	p := startServe(t, cfgPath)
+	waitFirstSync(t, p, adminKey)
 
+	// Jira holds the ticket's text (ingest classifies Jira's text), filed by
+	// someone other than the approver (who may not decide their own request).
 	w := sim.World()
-	iss, err := w.CreateIssue(w.AdminAccountID(), jirasim.IssueCreate{ProjectKey: "ITSM", IssueType: "Service Request", Summary: "Lost my MFA token"})
+	iss, err := w.CreateIssue("", jirasim.IssueCreate{ProjectKey: "ITSM", IssueType: "Service Request", Summary: "Lost my MFA token",
+		Description: "My MFA token is lost, please reset my authenticator.", Reporter: otherUser(t, sim)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,4 +96,19 @@ func TestServeRunbookWriteBack(t *testing.T) {
 	if code := getJSON(t, p.url+"/api/v1/audit/verify", adminKey, &v); code != 200 || !v.OK {
 		t.Errorf("audit verify: %d %+v", code, v)
 	}
+}
+
+// otherUser is an active simulator account that is not the admin.
+func otherUser(t *testing.T, sim *jirasim.Server) string {
+	t.Helper()
+	w := sim.World()
+	w.RLock()
+	defer w.RUnlock()
+	for _, u := range w.Users {
+		if u.Active && u.AccountID != w.AdminAccountID() && u.AccountType == "atlassian" && u.Email != "" {
+			return u.AccountID
+		}
+	}
+	t.Fatal("the simulator has no second user")
+	return ""
 }
