@@ -117,7 +117,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 
 	// 4. Sync: full on the first run, incremental on the next ones.
 	bar := newSyncBar(stderr)
-	env, err := openSyncEnv(cfg, []string{demoConnection}, bar.update)
+	env, err := openSyncEnv(cfg, []string{demoConnection}, bar.update, logger)
 	if err != nil {
 		return err
 	}

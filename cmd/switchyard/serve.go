@@ -56,7 +56,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jiraObserver = api.NewJiraMetrics(reg)
 
 	names := connectionNames(cfg)
-	env, err := openSyncEnv(cfg, names, nil)
+	// Everything logs through this handler, also code that logs through
+	// slog.Default or the standard log package.
+	restore := setDefaultLogger(logger)
+	defer restore()
+	env, err := openSyncEnv(cfg, names, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -164,11 +168,25 @@ func serveLogger(c config.Log, w io.Writer) *slog.Logger {
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
 		level = slog.LevelInfo
 	}
+	return newLogger(c.Format, level, w)
+}
+
+// newLogger is the one place a handler is built: format is log.format.
+func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "text" {
+	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// setDefaultLogger makes l the default slog logger (which also takes over
+// the standard log package's output) and returns a func restoring the one
+// before, so that tests calling run in one process do not leak it.
+func setDefaultLogger(l *slog.Logger) func() {
+	prev := slog.Default()
+	slog.SetDefault(l)
+	return func() { slog.SetDefault(prev) }
 }
 
 // bootstrapAdminKey gives a fresh store its first key: SWITCHYARD_ADMIN_KEY

@@ -55,7 +55,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*noProgress {
 		bar = newSyncBar(stderr)
 	}
-	env, err := openSyncEnv(cfg, names, bar.update)
+	env, err := openSyncEnv(cfg, names, bar.update, syncLogger(cfg.Log, stderr))
 	if err != nil {
 		return err
 	}
@@ -160,14 +160,14 @@ func openSyncStore(cfg *config.Config) (*store.DB, error) {
 
 // openSyncEnv opens <data_dir>/switchyard.db and <data_dir>/index.bleve and
 // builds an engine for the named connections. An index written by another
-// version is rebuilt (openSyncIndex).
-func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progress)) (*syncEnv, error) {
+// version is rebuilt (openSyncIndex). Every component logs through log, the
+// handler of the configuration's log.format and log.level.
+func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progress), log *slog.Logger) (*syncEnv, error) {
 	env := &syncEnv{hook: &issueHook{}}
 	var err error
 	if env.db, err = openSyncStore(cfg); err != nil {
 		return nil, err
 	}
-	log := syncLogger()
 	if env.idx, err = openSyncIndex(context.Background(), filepath.Join(cfg.DataDir, indexDir), env.db, connectionNames(cfg), log); err != nil {
 		env.Close()
 		return nil, err
@@ -175,7 +175,7 @@ func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progre
 	var conns []syncer.Connection
 	for _, name := range names {
 		cc, _ := cfg.Connection(name)
-		c, err := syncConnection(*cc, env.db)
+		c, err := syncConnection(*cc, env.db, log)
 		if err != nil {
 			env.Close()
 			return nil, err
@@ -193,18 +193,22 @@ func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progre
 	return env, nil
 }
 
-// syncLogger logs warnings (and, with SWITCHYARD_SYNC_DEBUG=1, page timings)
-// to stderr without drowning the progress bar.
-func syncLogger() *slog.Logger {
-	level := slog.LevelWarn
+// syncLogger is the sync command's logger: the configured log.format, at
+// log.level but never below warn, so that info lines do not drown the
+// progress bar (SWITCHYARD_SYNC_DEBUG=1 shows everything, page timings too).
+func syncLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil || level < slog.LevelWarn {
+		level = slog.LevelWarn
+	}
 	if os.Getenv("SWITCHYARD_SYNC_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return newLogger(c.Format, level, w)
 }
 
 // syncConnection turns a configured connection into the engine's.
-func syncConnection(cc config.Connection, db *store.DB) (syncer.Connection, error) {
+func syncConnection(cc config.Connection, db *store.DB, log *slog.Logger) (syncer.Connection, error) {
 	path := "connections[" + cc.Name + "]"
 	scope, err := syncer.ScopeFrom(cc.Sync.Filters)
 	if err != nil {
@@ -222,7 +226,7 @@ func syncConnection(cc config.Connection, db *store.DB) (syncer.Connection, erro
 		return connector.New(connector.Options{
 			Name: cc.Name, Mode: mode, BaseURL: cc.URL, Auth: auth,
 			RequestsPerSecond: cc.RequestsPerSecond, Concurrency: cc.Concurrency,
-			MaxAttachmentBytes: int64(cc.Sync.AttachmentMaxBytes), Logger: slog.Default(),
+			MaxAttachmentBytes: int64(cc.Sync.AttachmentMaxBytes), Logger: log,
 			CustomFields: fields, Observer: jiraObserver,
 		})
 	}, cc.Concurrency)
