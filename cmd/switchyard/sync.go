@@ -168,6 +168,10 @@ func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progre
 	if env.db, err = openSyncStore(cfg); err != nil {
 		return nil, err
 	}
+	if err := quickCheckStore(context.Background(), env.db).err(); err != nil {
+		env.Close()
+		return nil, err
+	}
 	if env.idx, err = openSyncIndex(context.Background(), filepath.Join(cfg.DataDir, indexDir), env.db, connectionNames(cfg), log); err != nil {
 		env.Close()
 		return nil, err
