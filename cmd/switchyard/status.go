@@ -132,6 +132,9 @@ func printStatus(w io.Writer, s syncer.Status) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r := s.IndexReset; r != nil && r.RefilledBy != 0 {
+		fmt.Fprintf(w, "  index: replaced at %s (%s); refilled by full sync #%d\n", r.At.Format(time.RFC3339), r.Reason, r.RefilledBy)
+	}
 	for _, warn := range s.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
