@@ -15,8 +15,8 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 
-	"switchyard/connector/jirasim"
 	"switchyard"
+	"switchyard/connector/jirasim"
 	"switchyard/index"
 	"switchyard/store"
 )
