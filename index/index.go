@@ -120,6 +120,10 @@ func openVerified(path string, config map[string]any, readOnly bool) (*Index, er
 		return nil, otherVersionError(path, v)
 	}
 	idx := &Index{path: path, bleve: b, mapping: m, segments: &segmentChecker{}}
+	if err := newestSnapshotLoads(path, b); err != nil {
+		b.Close()
+		return nil, err
+	}
 	if err := idx.Check(context.Background()); err != nil {
 		b.Close()
 		return nil, err

@@ -255,6 +255,41 @@ func (c *segmentChecker) check(path string, b bleve.Index) error {
 	return nil
 }
 
+// newestSnapshotLoads checks that the index serves its newest persisted
+// snapshot: scorch, when that one does not load (a damaged segment), logs
+// "unable to load snapshot, continuing" and opens an older one, or none,
+// which would silently lose documents.
+func newestSnapshotLoads(path string, b bleve.Index) (err error) {
+	adv, err := b.Advanced()
+	if err != nil {
+		return err
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = diagnose(path, fmt.Sprint(p), false)
+		}
+	}()
+	epochs, err := s.RootBoltSnapshotEpochs()
+	if err != nil {
+		return diagnose(path, "list snapshots: "+err.Error(), false)
+	}
+	if len(epochs) == 0 {
+		return nil
+	}
+	snap, err := s.LoadSnapshot(epochs[0])
+	if err != nil {
+		return diagnose(path, fmt.Sprintf("the newest snapshot (%d) does not load: %v", epochs[0], err), false)
+	}
+	if snap != nil {
+		snap.DecRef()
+	}
+	return nil
+}
+
 // verificationRead runs a search over every document and reads one stored
 // document, recovering the panics a damaged segment raises.
 func verificationRead(path string, b bleve.Index) (err error) {

@@ -44,6 +44,22 @@ func zapFiles(t *testing.T, dir string) []string {
 	return zaps
 }
 
+// liveZap is a segment file of the index's current snapshot (a file merged
+// away may linger until the next open).
+func liveZap(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := openBleve(dir, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	files, err := liveSegments(b)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no live segment in %s: %v", dir, err)
+	}
+	return files[0]
+}
+
 // overwrite writes junk over n bytes at off (a negative off counts from the end).
 func overwrite(t *testing.T, file string, off int64, n int) {
 	t.Helper()
@@ -101,13 +117,18 @@ func TestOpenDamagedIndex(t *testing.T) {
 			return f
 		}},
 		{"zap middle", func(t *testing.T, dir string) string {
-			z := zapFiles(t, dir)[0]
+			z := liveZap(t, dir)
 			fi, _ := os.Stat(z)
 			overwrite(t, z, fi.Size()/2, 64)
 			return z
 		}},
+		{"zap early bytes", func(t *testing.T, dir string) string {
+			z := liveZap(t, dir)
+			overwrite(t, z, 100, 20)
+			return z
+		}},
 		{"zap footer", func(t *testing.T, dir string) string {
-			z := zapFiles(t, dir)[0]
+			z := liveZap(t, dir)
 			overwrite(t, z, -40, 32)
 			return z
 		}},
@@ -136,6 +157,7 @@ func TestOpenDamagedIndex(t *testing.T) {
 // readiness probe), naming the file.
 func TestCheckFindsDamageWhileOpen(t *testing.T) {
 	dir := diskIndex(t, 40)
+	z := liveZap(t, dir)
 	idx, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +166,6 @@ func TestCheckFindsDamageWhileOpen(t *testing.T) {
 	if err := idx.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	z := zapFiles(t, dir)[0]
 	fi, _ := os.Stat(z)
 	overwrite(t, z, fi.Size()/2, 64)
 	err = idx.Check(context.Background())

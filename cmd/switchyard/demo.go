@@ -117,7 +117,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 
 	// 4. Sync: full on the first run, incremental on the next ones.
 	bar := newSyncBar(stderr)
-	env, err := openSyncEnv(cfg, []string{demoConnection}, bar.update, logger)
+	env, err := openSyncEnv(cfg, "demo", []string{demoConnection}, bar.update, logger)
 	if err != nil {
 		return err
 	}
@@ -177,6 +177,10 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	}
 	defer stop()
 	base := srv.URL()
+	// The CLI commands the demo suggests search and sync through it.
+	if err := env.serveControl(true, base, logger); err != nil {
+		return err
+	}
 
 	// 6. A few tickets through the real ingest API: some match a runbook,
 	// some do not.

@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// slog.Default or the standard log package.
 	restore := setDefaultLogger(logger)
 	defer restore()
-	env, err := openSyncEnv(cfg, names, nil, logger)
+	env, err := openSyncEnv(cfg, "serve", names, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -131,6 +131,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-rbDone
 		<-cpDone
 		return err
+	}
+	// Other commands on this data directory search and sync through serve.
+	if err := env.serveControl(true, srv.URL(), logger); err != nil {
+		logger.Warn("no control endpoint: search and sync commands on this data directory will fail while serve runs", "err", err)
 	}
 	fmt.Fprintf(stdout, "switchyard serving on %s\n", srv.URL())
 	logger.Info("serving", "url", srv.URL(), "connections", strings.Join(names, ","))

@@ -55,7 +55,12 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*noProgress {
 		bar = newSyncBar(stderr)
 	}
-	env, err := openSyncEnv(cfg, names, bar.update, syncLogger(cfg.Log, stderr))
+	log := syncLogger(cfg.Log, stderr)
+	env, err := openSyncEnv(cfg, "sync", names, bar.update, log)
+	var busy *dataDirBusy
+	if errors.As(err, &busy) {
+		return syncThroughOwner(ctx, busy, names, *full, *cfgPath, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -64,6 +69,11 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	} else if n > 0 {
 		fmt.Fprintf(stderr, "marked %d interrupted run(s) of an earlier process as failed\n", n)
+	}
+	// Searches while this sync runs go through it.
+	env.idx.Source = syncer.NewPermissionSource(env.db)
+	if err := env.serveControl(false, "", log); err != nil {
+		return err
 	}
 
 	var failed []string
@@ -125,15 +135,31 @@ type syncEnv struct {
 	// hook carries committed issues to the runbook triggers once serve or
 	// demo has built the pipeline (openRunbook); until then it drops them.
 	hook *issueHook
+	// lock makes this process the data directory's owner (nil when the
+	// directory cannot hold a lock file); ctl answers other commands.
+	lock *dataDirLock
+	ctl  *control
 }
 
 func (e *syncEnv) Close() {
+	e.ctl.Close()
+	e.ctl = nil
 	if e.idx != nil {
 		e.idx.Close()
 	}
 	if e.db != nil {
 		e.db.Close()
 	}
+	e.lock.Close()
+	e.lock = nil
+}
+
+// serveControl answers other commands' searches (and, withSync, their sync
+// requests) through the control endpoint; apiURL is this process's server.
+func (e *syncEnv) serveControl(withSync bool, apiURL string, log *slog.Logger) error {
+	c, err := startControl(e.lock, e, withSync, apiURL, log)
+	e.ctl = c
+	return err
 }
 
 // Data directory layout.
@@ -162,10 +188,21 @@ func openSyncStore(cfg *config.Config) (*store.DB, error) {
 // builds an engine for the named connections. An index written by another
 // version is rebuilt (openSyncIndex). Every component logs through log, the
 // handler of the configuration's log.format and log.level.
-func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progress), log *slog.Logger) (*syncEnv, error) {
+//
+// The process becomes the data directory's owner (lockDataDir): a second
+// one fails at once with a *dataDirBusy naming the first; command names
+// this one in the lock file.
+func openSyncEnv(cfg *config.Config, command string, names []string, progress func(syncer.Progress), log *slog.Logger) (*syncEnv, error) {
 	env := &syncEnv{hook: &issueHook{}}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir %q: %w", cfg.DataDir, err)
+	}
 	var err error
+	if env.lock, err = lockDataDir(cfg.DataDir, command); err != nil {
+		return nil, err
+	}
 	if env.db, err = openSyncStore(cfg); err != nil {
+		env.Close()
 		return nil, err
 	}
 	if err := quickCheckStore(context.Background(), env.db).err(); err != nil {
