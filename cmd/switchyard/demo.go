@@ -151,6 +151,12 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	srv, err := api.New(api.Options{
 		Addr: addr, Logger: logger, Store: env.db, Index: env.idx, Engine: env.eng,
 		Connections: []api.Connection{conn}, Runbook: rb.svc, Audit: rb.chain,
+		Ready: func(ctx context.Context) error {
+			if err := env.db.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			return indexReady(ctx, env, cfgPath)
+		},
 	})
 	if err != nil {
 		return err

@@ -127,12 +127,15 @@ func resetForIndex(ctx context.Context, db *store.DB, conns []string, reason str
 const asideSuffix = ".old-"
 
 // removeAsideIndexes removes indexes a rebuild moved aside but did not get
-// to remove (it was interrupted, or the removal failed).
+// to remove (it was interrupted, or the removal failed), and half-built
+// ones of an interrupted index rebuild.
 func removeAsideIndexes(path string, log *slog.Logger) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
-	prefix := filepath.Base(path) + asideSuffix
 	for _, e := range entries {
-		stamp, ok := strings.CutPrefix(e.Name(), prefix)
+		stamp, ok := strings.CutPrefix(e.Name(), filepath.Base(path)+asideSuffix)
+		if !ok {
+			stamp, ok = strings.CutPrefix(e.Name(), filepath.Base(path)+rebuildSuffix)
+		}
 		if !ok || stamp == "" || strings.Trim(stamp, "0123456789") != "" {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"switchyard/api"
 	"switchyard/config"
 	"switchyard/connector"
+	"switchyard/index"
 	"switchyard/store"
 	syncer "switchyard/sync"
 )
@@ -98,10 +99,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
-			if _, _, _, err := env.idx.Count(ctx, "readyz"); err != nil {
-				return fmt.Errorf("index: %w", err)
-			}
-			return nil
+			return indexReady(ctx, env, *cfgPath)
 		},
 	})
 	if err != nil {
@@ -173,6 +171,22 @@ func serveLogger(c config.Log, w io.Writer) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	return newLogger(c.Format, level, w)
+}
+
+// indexReady is the index part of readiness: a count, the CRC of each
+// segment file (again only when it changed) and a verification read. A
+// damaged index makes serve not ready, naming the file.
+func indexReady(ctx context.Context, env *syncEnv, cfgPath string) error {
+	if _, _, _, err := env.idx.Count(ctx, "readyz"); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if err := env.idx.Check(ctx); err != nil {
+		if errors.Is(err, index.ErrCorrupt) {
+			return fmt.Errorf("%w: stop switchyard and run `switchyard index rebuild --config %s`", err, cfgPath)
+		}
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
 }
 
 // newLogger is the one place a handler is built: format is log.format.
