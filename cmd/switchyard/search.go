@@ -111,7 +111,7 @@ func searchDataDir(ctx context.Context, cfg *config.Config, cfgPath string, req 
 	}
 	defer db.Close()
 	path := filepath.Join(cfg.DataDir, indexDir)
-	idx, err := index.OpenReadOnly(path)
+	idx, err := openReadOnlyIndex(ctx, path)
 	var ve *index.VersionError
 	var ce *index.CorruptError
 	switch {
@@ -135,6 +135,31 @@ func searchDataDir(ctx context.Context, cfg *config.Config, cfgPath string, req 
 		Connection: req.Connection, Query: req.Query, AsUser: req.As,
 		Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, From: req.From, Size: req.Size,
 	})
+}
+
+// openReadOnlyIndex opens the index read-only, giving up when ctx ends
+// (SIGINT, SIGTERM) rather than when the lock wait does.
+func openReadOnlyIndex(ctx context.Context, path string) (*index.Index, error) {
+	type opened struct {
+		idx *index.Index
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		idx, err := index.OpenReadOnly(path)
+		ch <- opened{idx, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.idx, o.err
+	case <-ctx.Done():
+		go func() { // close it if the open succeeds after all
+			if o := <-ch; o.idx != nil {
+				o.idx.Close()
+			}
+		}()
+		return nil, fmt.Errorf("interrupted while opening the index %s: %w", path, ctx.Err())
+	}
 }
 
 // pickConnection returns the named connection, or the first when name is empty.
