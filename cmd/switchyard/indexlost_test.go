@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"switchyard/store"
 )
 
 // searchTotal runs `switchyard search --json` as the simulator's admin (who
@@ -82,5 +84,33 @@ func TestMissingIndexIsRefilled(t *testing.T) {
 	}
 	if out := sync(); !strings.Contains(out, "incremental sync") {
 		t.Errorf("the sync after the refill is not incremental:\n%s", out)
+	}
+}
+
+// The status API says so too: serve, started after the index was deleted,
+// resets the checkpoints and its sync status warns until a full sync.
+func TestMissingIndexStatusAPI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	e := newDataDirEnv(t, data, 20) // strategy manual: serve does not sync by itself
+	if code, _, stderr := e.cli(t, "sync", "--config", e.cfg, "--no-progress"); code != 0 {
+		t.Fatalf("sync: exit %d: %s", code, stderr)
+	}
+	if err := os.RemoveAll(filepath.Join(data, indexDir)); err != nil {
+		t.Fatal(err)
+	}
+	key := store.GenerateAPIKeySecret()
+	t.Setenv("SWITCHYARD_ADMIN_KEY", key)
+	p := startServe(t, e.cfg)
+	var st struct {
+		Connections []struct {
+			Warnings []string `json:"warnings"`
+		} `json:"connections"`
+	}
+	if code := getJSON(t, p.url+"/api/v1/sync/status", key, &st); code != 200 || len(st.Connections) != 1 {
+		t.Fatalf("sync status: %d %+v", code, st)
+	}
+	w := strings.Join(st.Connections[0].Warnings, "\n")
+	if !strings.Contains(w, "replaced by an empty one") || !strings.Contains(w, "was missing") || !strings.Contains(w, "full sync") {
+		t.Errorf("sync status warnings after the index was deleted: %q", w)
 	}
 }
