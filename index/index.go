@@ -39,10 +39,11 @@ type Index struct {
 	// name a user (AsUser). Set it before the first such search.
 	Source PermissionSource
 
-	writeMu sync.Mutex
-	filters filterCache
-	facets  facetCache
-	viewers viewerFilters
+	writeMu  sync.Mutex
+	segments *segmentChecker
+	filters  filterCache
+	facets   facetCache
+	viewers  viewerFilters
 }
 
 // Open opens the index at path, creating it when it does not exist.
@@ -70,21 +71,64 @@ func open(path string, config map[string]any) (*Index, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	} else {
-		b, err = bleve.OpenUsing(path, config)
+		// Verify read-only first: a writable scorch starts merging segments
+		// in the background at once, and a damaged one would panic there,
+		// out of reach of any recover.
+		ro, err := openVerified(path, config, true)
 		if err != nil {
-			return nil, fmt.Errorf("open index %s: %w", path, err)
+			return nil, err
 		}
-		v, err := b.GetInternal(internalVersionKey)
-		if err != nil {
-			b.Close()
-			return nil, fmt.Errorf("open index %s: %w", path, err)
+		ro.bleve.Close()
+		if b, err = openBleve(path, config, false); err != nil {
+			return nil, err
 		}
-		if string(v) != mappingVersion {
-			b.Close()
-			return nil, otherVersionError(path, v)
-		}
+		idx := &Index{path: path, bleve: b, mapping: m, segments: &segmentChecker{}}
+		idx.segments = ro.segments
+		return idx, nil
 	}
-	return &Index{path: path, bleve: b, mapping: m}, nil
+	return &Index{path: path, bleve: b, mapping: m, segments: &segmentChecker{}}, nil
+}
+
+// OpenReadOnly opens an existing index for searching only (the search
+// command): it takes a shared lock, so it waits (LockTimeout at most) for a
+// process writing the index, and it never changes a file.
+func OpenReadOnly(path string) (*Index, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	return openVerified(path, nil, true)
+}
+
+// openVerified opens an existing index and checks its version, the CRC of
+// every live segment and a verification read.
+func openVerified(path string, config map[string]any, readOnly bool) (*Index, error) {
+	m, err := newMapping()
+	if err != nil {
+		return nil, fmt.Errorf("index mapping: %w", err)
+	}
+	b, err := openBleve(path, config, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	v, err := b.GetInternal(internalVersionKey)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	if string(v) != mappingVersion {
+		b.Close()
+		return nil, otherVersionError(path, v)
+	}
+	idx := &Index{path: path, bleve: b, mapping: m, segments: &segmentChecker{}}
+	if err := newestSnapshotLoads(path, b); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := idx.Check(context.Background()); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return idx, nil
 }
 
 // OpenMem opens an index that lives in memory only (tests).
@@ -97,7 +141,7 @@ func OpenMem() (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create memory index: %w", err)
 	}
-	return &Index{bleve: b, mapping: m}, nil
+	return &Index{bleve: b, mapping: m, segments: &segmentChecker{}}, nil
 }
 
 // Path is where the index lives on disk ("" in memory).

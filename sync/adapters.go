@@ -324,6 +324,10 @@ func (a storeAdapter) DeleteIssues(ctx context.Context, conn string, ids []strin
 	})
 }
 
+func (a storeAdapter) IndexReset(ctx context.Context, conn string) (store.IndexReset, bool, error) {
+	return a.db.IndexReset(ctx, conn)
+}
+
 func (a storeAdapter) Issue(ctx context.Context, conn, idOrKey string) (switchyard.Issue, error) {
 	return a.db.Issue(ctx, conn, idOrKey)
 }

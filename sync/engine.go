@@ -13,6 +13,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 
 	"switchyard"
+	"switchyard/store"
 )
 
 // ErrUnknownConnection is returned for a connection name the engine does not have.
@@ -250,6 +251,11 @@ func (e *Engine) Status(ctx context.Context, conn string) (Status, error) {
 	return st, fillStatus(ctx, e.store, &st)
 }
 
+// indexResets is the optional Store method status reads index resets with.
+type indexResets interface {
+	IndexReset(ctx context.Context, conn string) (store.IndexReset, bool, error)
+}
+
 // StoredStatus reads a connection's status from the store alone (the status
 // command, with no engine running).
 func StoredStatus(ctx context.Context, s Store, conn string) (Status, error) {
@@ -270,6 +276,21 @@ func fillStatus(ctx context.Context, s Store, st *Status) error {
 	}
 	if len(st.LastRuns) > 0 {
 		st.Warnings = st.LastRuns[0].Warnings
+	}
+	if ir, ok := s.(indexResets); ok {
+		r, found, err := ir.IndexReset(ctx, st.Connection)
+		if err != nil {
+			return fmt.Errorf("index reset: %w", err)
+		}
+		if found {
+			st.IndexReset = &r
+			if r.RefilledBy == 0 {
+				st.Warnings = append([]string{fmt.Sprintf("the search index was replaced by an empty one at %s (%s): the checkpoints were reset, so the next sync is a full sync that refills it; until it succeeds, search misses this connection's older issues",
+					r.At.Format(time.RFC3339), r.Reason)}, st.Warnings...)
+			}
+		}
+	}
+	if len(st.LastRuns) > 0 {
 		if st.State == "idle" && st.LastRuns[0].Finished.IsZero() {
 			st.State = "interrupted"
 		}

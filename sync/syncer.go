@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/store"
 )
 
 // Stage names, in the order a run executes them.
@@ -294,4 +295,7 @@ type Status struct {
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
 	LastRuns    []RunStats       `json:"lastRuns"`
 	Warnings    []string         `json:"warnings,omitempty"`
+	// IndexReset is the latest replacement of the search index that reset
+	// the checkpoints (missing, damaged or of another version), if any.
+	IndexReset *store.IndexReset `json:"indexReset,omitempty"`
 }

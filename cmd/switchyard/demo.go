@@ -117,7 +117,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 
 	// 4. Sync: full on the first run, incremental on the next ones.
 	bar := newSyncBar(stderr)
-	env, err := openSyncEnv(cfg, []string{demoConnection}, bar.update)
+	env, err := openSyncEnv(cfg, "demo", []string{demoConnection}, bar.update, logger)
 	if err != nil {
 		return err
 	}
@@ -151,6 +151,12 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	srv, err := api.New(api.Options{
 		Addr: addr, Logger: logger, Store: env.db, Index: env.idx, Engine: env.eng,
 		Connections: []api.Connection{conn}, Runbook: rb.svc, Audit: rb.chain,
+		Ready: func(ctx context.Context) error {
+			if err := env.db.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			return indexReady(ctx, env, cfgPath)
+		},
 	})
 	if err != nil {
 		return err
@@ -177,6 +183,10 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	}
 	defer stop()
 	base := srv.URL()
+	// The CLI commands the demo suggests search and sync through it.
+	if err := env.serveControl(true, base, logger); err != nil {
+		return err
+	}
 
 	// 6. A few tickets through the real ingest API: some match a runbook,
 	// some do not.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 
+	"switchyard"
 	"switchyard/connector/jirasim"
 	"switchyard/index"
 	"switchyard/store"
@@ -279,8 +280,10 @@ func TestOpenSyncIndex(t *testing.T) {
 		// leftover and, the checkpoints being gone, the next sync is full.
 		path, db := setup(t)
 		stampIndex(t, path+".old-1700000000", oldIndexVersion)
-		if err := db.DeleteCheckpoints(ctx, "a", ""); err != nil {
-			t.Fatal(err)
+		for _, c := range []string{"a", "gone"} {
+			if err := db.DeleteCheckpoints(ctx, c, ""); err != nil {
+				t.Fatal(err)
+			}
 		}
 		log, buf := logger()
 		idx, err := openSyncIndex(ctx, path, db, []string{"a"}, log)
@@ -298,8 +301,12 @@ func TestOpenSyncIndex(t *testing.T) {
 
 	t.Run("current version and other errors change nothing", func(t *testing.T) {
 		path, db := setup(t)
-		idx, err := openSyncIndex(ctx, path, db, []string{"a"}, slog.New(slog.DiscardHandler))
+		idx, err := index.Open(path)
 		if err != nil {
+			t.Fatal(err)
+		}
+		idx.Close()
+		if idx, err = openSyncIndex(ctx, path, db, []string{"a"}, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		idx.Close()
@@ -325,6 +332,61 @@ func TestOpenSyncIndex(t *testing.T) {
 			}
 		}
 	})
+
+	// A missing index next to a store that has synced, and a damaged one,
+	// are replaced like one of another version: the checkpoints go, so the
+	// next sync is full, and the reason is recorded for status.
+	for _, c := range []struct {
+		name, want string
+		spoil      func(t *testing.T, path string)
+	}{
+		{"missing", "was missing", func(t *testing.T, path string) {}},
+		{"damaged segment", "damaged", func(t *testing.T, path string) {
+			idx, err := index.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := idx.IndexIssues(ctx, "a", []switchyard.Issue{{ID: "1", Key: "A-1", ProjectID: "10", ProjectKey: "A", Summary: "x"}}); err != nil {
+				t.Fatal(err)
+			}
+			idx.Close()
+			zaps, _ := filepath.Glob(filepath.Join(path, "store", "*.zap"))
+			if len(zaps) == 0 {
+				t.Fatal("no segment file")
+			}
+			for _, z := range zaps { // any may be the live one
+				f, err := os.OpenFile(z, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteAt([]byte("damage damage damage"), 100)
+				f.Close()
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path, db := setup(t)
+			c.spoil(t, path)
+			log, buf := logger()
+			idx, err := openSyncIndex(ctx, path, db, []string{"a"}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx.Close()
+			for _, conn := range []string{"a", "gone"} {
+				if n := checkpointCount(t, db, conn); n != 0 {
+					t.Errorf("%s keeps %d checkpoints", conn, n)
+				}
+				r, ok, err := db.IndexReset(ctx, conn)
+				if err != nil || !ok || !strings.Contains(r.Reason, c.want) || r.RefilledBy != 0 {
+					t.Errorf("%s: index reset %+v, %v, %v; want one saying %q", conn, r, ok, err, c.want)
+				}
+			}
+			if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "full sync") {
+				t.Errorf("no warning:\n%s", buf.String())
+			}
+		})
+	}
 }
 
 // TestSearchRefusesIndexOfOtherVersion: `switchyard search` only reads, so

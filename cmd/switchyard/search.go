@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -75,28 +76,9 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	db, err := openSyncStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	idx, err := index.Open(filepath.Join(cfg.DataDir, indexDir))
-	if ve := (*index.VersionError)(nil); errors.As(err, &ve) {
-		// Rebuilding is for the processes that sync (they reset the
-		// checkpoints too); a search only says what to do.
-		return fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
-			ve.Path, ve.Found, ve.Want, *cfgPath)
-	}
-	if err != nil {
-		return err
-	}
-	defer idx.Close()
-	idx.Source = syncer.NewPermissionSource(db)
-
-	res, err := idx.Search(ctx, index.SearchRequest{
-		Connection: name, Query: strings.Join(pos, " "), AsUser: *as,
-		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size,
-	})
+	req := controlSearchRequest{Connection: name, Query: strings.Join(pos, " "), As: *as,
+		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size}
+	res, err := searchDataDir(ctx, cfg, *cfgPath, req)
 	if err != nil {
 		return err
 	}
@@ -107,6 +89,77 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	printSearchResult(stdout, res)
 	return nil
+}
+
+// searchDataDir searches the data directory: through its owner when a
+// serve, demo or sync holds it (bleve lets no one else open the index then),
+// else by opening the store and the index read-only.
+func searchDataDir(ctx context.Context, cfg *config.Config, cfgPath string, req controlSearchRequest) (*index.SearchResult, error) {
+	if o := readOwner(cfg.DataDir); o != nil {
+		if o.Control == "" {
+			return nil, fmt.Errorf("data directory %s is in use by %s, which does not answer searches: try again when it has finished", cfg.DataDir, o)
+		}
+		var res index.SearchResult
+		if err := callControl(ctx, o, "/v1/search", req, &res); err != nil {
+			return nil, err
+		}
+		return &res, nil
+	}
+	db, err := openSyncStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	path := filepath.Join(cfg.DataDir, indexDir)
+	idx, err := openReadOnlyIndex(ctx, path)
+	var ve *index.VersionError
+	var ce *index.CorruptError
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("no search index at %s yet: run `switchyard sync --config %s` (or start `switchyard serve`) first", path, cfgPath)
+	case errors.As(err, &ve):
+		// Rebuilding is for the processes that sync (they reset the
+		// checkpoints too); a search only says what to do.
+		return nil, fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
+			ve.Path, ve.Found, ve.Want, cfgPath)
+	case errors.As(err, &ce):
+		return nil, fmt.Errorf("%w: run `switchyard index rebuild --config %s` to rebuild it from the store", err, cfgPath)
+	case errors.Is(err, index.ErrLocked):
+		return nil, fmt.Errorf("%w: a switchyard process that did not say who it is has the index open; try again when it has finished", err)
+	case err != nil:
+		return nil, err
+	}
+	defer idx.Close()
+	idx.Source = syncer.NewPermissionSource(db)
+	return idx.Search(ctx, index.SearchRequest{
+		Connection: req.Connection, Query: req.Query, AsUser: req.As,
+		Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, From: req.From, Size: req.Size,
+	})
+}
+
+// openReadOnlyIndex opens the index read-only, giving up when ctx ends
+// (SIGINT, SIGTERM) rather than when the lock wait does.
+func openReadOnlyIndex(ctx context.Context, path string) (*index.Index, error) {
+	type opened struct {
+		idx *index.Index
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		idx, err := index.OpenReadOnly(path)
+		ch <- opened{idx, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.idx, o.err
+	case <-ctx.Done():
+		go func() { // close it if the open succeeds after all
+			if o := <-ch; o.idx != nil {
+				o.idx.Close()
+			}
+		}()
+		return nil, fmt.Errorf("interrupted while opening the index %s: %w", path, ctx.Err())
+	}
 }
 
 // pickConnection returns the named connection, or the first when name is empty.

@@ -15,6 +15,7 @@ import (
 	"switchyard/api"
 	"switchyard/config"
 	"switchyard/connector"
+	"switchyard/index"
 	"switchyard/store"
 	syncer "switchyard/sync"
 )
@@ -56,7 +57,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jiraObserver = api.NewJiraMetrics(reg)
 
 	names := connectionNames(cfg)
-	env, err := openSyncEnv(cfg, names, nil)
+	// Everything logs through this handler, also code that logs through
+	// slog.Default or the standard log package.
+	restore := setDefaultLogger(logger)
+	defer restore()
+	env, err := openSyncEnv(cfg, "serve", names, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -94,10 +99,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
-			if _, _, _, err := env.idx.Count(ctx, "readyz"); err != nil {
-				return fmt.Errorf("index: %w", err)
-			}
-			return nil
+			return indexReady(ctx, env, *cfgPath)
 		},
 	})
 	if err != nil {
@@ -127,6 +129,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-rbDone
 		<-cpDone
 		return err
+	}
+	// Other commands on this data directory search and sync through serve.
+	if err := env.serveControl(true, srv.URL(), logger); err != nil {
+		logger.Warn("no control endpoint: search and sync commands on this data directory will fail while serve runs", "err", err)
 	}
 	fmt.Fprintf(stdout, "switchyard serving on %s\n", srv.URL())
 	logger.Info("serving", "url", srv.URL(), "connections", strings.Join(names, ","))
@@ -164,11 +170,41 @@ func serveLogger(c config.Log, w io.Writer) *slog.Logger {
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
 		level = slog.LevelInfo
 	}
+	return newLogger(c.Format, level, w)
+}
+
+// indexReady is the index part of readiness: a count, the CRC of each
+// segment file (again only when it changed) and a verification read. A
+// damaged index makes serve not ready, naming the file.
+func indexReady(ctx context.Context, env *syncEnv, cfgPath string) error {
+	if _, _, _, err := env.idx.Count(ctx, "readyz"); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if err := env.idx.Check(ctx); err != nil {
+		if errors.Is(err, index.ErrCorrupt) {
+			return fmt.Errorf("%w: stop switchyard and run `switchyard index rebuild --config %s`", err, cfgPath)
+		}
+		return fmt.Errorf("index: %w", err)
+	}
+	return nil
+}
+
+// newLogger is the one place a handler is built: format is log.format.
+func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "text" {
+	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// setDefaultLogger makes l the default slog logger (which also takes over
+// the standard log package's output) and returns a func restoring the one
+// before, so that tests calling run in one process do not leak it.
+func setDefaultLogger(l *slog.Logger) func() {
+	prev := slog.Default()
+	slog.SetDefault(l)
+	return func() { slog.SetDefault(prev) }
 }
 
 // bootstrapAdminKey gives a fresh store its first key: SWITCHYARD_ADMIN_KEY

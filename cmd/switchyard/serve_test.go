@@ -28,11 +28,17 @@ type serveProc struct {
 
 func startServe(t *testing.T, cfgPath string) *serveProc {
 	t.Helper()
+	return startServeLog(t, cfgPath, io.Discard)
+}
+
+// startServeLog is startServe with serve's stderr (its log) going to stderr.
+func startServeLog(t *testing.T, cfgPath string, stderr io.Writer) *serveProc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	p := &serveProc{done: make(chan int, 1), cancel: cancel}
 	go func() {
-		p.done <- run(ctx, []string{"serve", "--config", cfgPath, "--addr", "127.0.0.1:0"}, pw, io.Discard)
+		p.done <- run(ctx, []string{"serve", "--config", cfgPath, "--addr", "127.0.0.1:0"}, pw, stderr)
 		pw.Close()
 	}()
 	lines := make(chan string)

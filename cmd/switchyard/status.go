@@ -40,11 +40,15 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
+	check := quickCheckStore(ctx, db)
 	st := syncer.NewStore(db)
 	var all []syncer.Status
 	for _, name := range names {
 		s, err := syncer.StoredStatus(ctx, st, name)
 		if err != nil {
+			if check.QuickCheck != "ok" {
+				break // the damage is reported below; what could be read is shown
+			}
 			return fmt.Errorf("connection %s: %w", name, err)
 		}
 		all = append(all, s)
@@ -52,15 +56,34 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"connections": all})
-	}
-	for i, s := range all {
-		if i > 0 {
-			fmt.Fprintln(stdout)
+		if err := enc.Encode(map[string]any{"store": check, "connections": all}); err != nil {
+			return err
 		}
-		printStatus(stdout, s)
+	} else {
+		printStoreCheck(stdout, check)
+		for _, s := range all {
+			fmt.Fprintln(stdout)
+			printStatus(stdout, s)
+		}
+	}
+	if check.QuickCheck != "ok" {
+		return check.err()
 	}
 	return nil
+}
+
+func printStoreCheck(w io.Writer, c storeCheck) {
+	switch c.QuickCheck {
+	case "ok":
+		fmt.Fprintf(w, "store %s: quick_check ok\n", c.Path)
+	case "failed":
+		fmt.Fprintf(w, "store %s: quick_check FAILED (%d problem(s)):\n", c.Path, len(c.Problems))
+		for _, p := range c.Problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+	default:
+		fmt.Fprintf(w, "store %s: quick_check could not run: %s\n", c.Path, c.Error)
+	}
 }
 
 func printStatus(w io.Writer, s syncer.Status) {
@@ -108,6 +131,9 @@ func printStatus(w io.Writer, s syncer.Status) {
 			fmt.Fprintf(w, ", error: %s", r.Error)
 		}
 		fmt.Fprintln(w)
+	}
+	if r := s.IndexReset; r != nil && r.RefilledBy != 0 {
+		fmt.Fprintf(w, "  index: replaced at %s (%s); refilled by full sync #%d\n", r.At.Format(time.RFC3339), r.Reason, r.RefilledBy)
 	}
 	for _, warn := range s.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)

@@ -55,7 +55,12 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*noProgress {
 		bar = newSyncBar(stderr)
 	}
-	env, err := openSyncEnv(cfg, names, bar.update)
+	log := syncLogger(cfg.Log, stderr)
+	env, err := openSyncEnv(cfg, "sync", names, bar.update, log)
+	var busy *dataDirBusy
+	if errors.As(err, &busy) {
+		return syncThroughOwner(ctx, busy, names, *full, *cfgPath, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -64,6 +69,11 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	} else if n > 0 {
 		fmt.Fprintf(stderr, "marked %d interrupted run(s) of an earlier process as failed\n", n)
+	}
+	// Searches while this sync runs go through it.
+	env.idx.Source = syncer.NewPermissionSource(env.db)
+	if err := env.serveControl(false, "", log); err != nil {
+		return err
 	}
 
 	var failed []string
@@ -125,15 +135,31 @@ type syncEnv struct {
 	// hook carries committed issues to the runbook triggers once serve or
 	// demo has built the pipeline (openRunbook); until then it drops them.
 	hook *issueHook
+	// lock makes this process the data directory's owner (nil when the
+	// directory cannot hold a lock file); ctl answers other commands.
+	lock *dataDirLock
+	ctl  *control
 }
 
 func (e *syncEnv) Close() {
+	e.ctl.Close()
+	e.ctl = nil
 	if e.idx != nil {
 		e.idx.Close()
 	}
 	if e.db != nil {
 		e.db.Close()
 	}
+	e.lock.Close()
+	e.lock = nil
+}
+
+// serveControl answers other commands' searches (and, withSync, their sync
+// requests) through the control endpoint; apiURL is this process's server.
+func (e *syncEnv) serveControl(withSync bool, apiURL string, log *slog.Logger) error {
+	c, err := startControl(e.lock, e, withSync, apiURL, log)
+	e.ctl = c
+	return err
 }
 
 // Data directory layout.
@@ -160,14 +186,29 @@ func openSyncStore(cfg *config.Config) (*store.DB, error) {
 
 // openSyncEnv opens <data_dir>/switchyard.db and <data_dir>/index.bleve and
 // builds an engine for the named connections. An index written by another
-// version is rebuilt (openSyncIndex).
-func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progress)) (*syncEnv, error) {
+// version is rebuilt (openSyncIndex). Every component logs through log, the
+// handler of the configuration's log.format and log.level.
+//
+// The process becomes the data directory's owner (lockDataDir): a second
+// one fails at once with a *dataDirBusy naming the first; command names
+// this one in the lock file.
+func openSyncEnv(cfg *config.Config, command string, names []string, progress func(syncer.Progress), log *slog.Logger) (*syncEnv, error) {
 	env := &syncEnv{hook: &issueHook{}}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir %q: %w", cfg.DataDir, err)
+	}
 	var err error
-	if env.db, err = openSyncStore(cfg); err != nil {
+	if env.lock, err = lockDataDir(cfg.DataDir, command); err != nil {
 		return nil, err
 	}
-	log := syncLogger()
+	if env.db, err = openSyncStore(cfg); err != nil {
+		env.Close()
+		return nil, err
+	}
+	if err := quickCheckStore(context.Background(), env.db).err(); err != nil {
+		env.Close()
+		return nil, err
+	}
 	if env.idx, err = openSyncIndex(context.Background(), filepath.Join(cfg.DataDir, indexDir), env.db, connectionNames(cfg), log); err != nil {
 		env.Close()
 		return nil, err
@@ -175,7 +216,7 @@ func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progre
 	var conns []syncer.Connection
 	for _, name := range names {
 		cc, _ := cfg.Connection(name)
-		c, err := syncConnection(*cc, env.db)
+		c, err := syncConnection(*cc, env.db, log)
 		if err != nil {
 			env.Close()
 			return nil, err
@@ -193,18 +234,22 @@ func openSyncEnv(cfg *config.Config, names []string, progress func(syncer.Progre
 	return env, nil
 }
 
-// syncLogger logs warnings (and, with SWITCHYARD_SYNC_DEBUG=1, page timings)
-// to stderr without drowning the progress bar.
-func syncLogger() *slog.Logger {
-	level := slog.LevelWarn
+// syncLogger is the sync command's logger: the configured log.format, at
+// log.level but never below warn, so that info lines do not drown the
+// progress bar (SWITCHYARD_SYNC_DEBUG=1 shows everything, page timings too).
+func syncLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil || level < slog.LevelWarn {
+		level = slog.LevelWarn
+	}
 	if os.Getenv("SWITCHYARD_SYNC_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return newLogger(c.Format, level, w)
 }
 
 // syncConnection turns a configured connection into the engine's.
-func syncConnection(cc config.Connection, db *store.DB) (syncer.Connection, error) {
+func syncConnection(cc config.Connection, db *store.DB, log *slog.Logger) (syncer.Connection, error) {
 	path := "connections[" + cc.Name + "]"
 	scope, err := syncer.ScopeFrom(cc.Sync.Filters)
 	if err != nil {
@@ -222,7 +267,7 @@ func syncConnection(cc config.Connection, db *store.DB) (syncer.Connection, erro
 		return connector.New(connector.Options{
 			Name: cc.Name, Mode: mode, BaseURL: cc.URL, Auth: auth,
 			RequestsPerSecond: cc.RequestsPerSecond, Concurrency: cc.Concurrency,
-			MaxAttachmentBytes: int64(cc.Sync.AttachmentMaxBytes), Logger: slog.Default(),
+			MaxAttachmentBytes: int64(cc.Sync.AttachmentMaxBytes), Logger: log,
 			CustomFields: fields, Observer: jiraObserver,
 		})
 	}, cc.Concurrency)

@@ -38,7 +38,7 @@ func TestTriggersIngestOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := openSyncEnv(cfg, []string{demoConnection}, nil)
+	env, err := openSyncEnv(cfg, "test", []string{demoConnection}, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
