@@ -51,7 +51,6 @@ type Engine interface {
 	Status(ctx context.Context, conn string) (syncer.Status, error)
 	SetScope(conn string, sc syncer.Scope) error
 	RefreshIssue(ctx context.Context, conn, issueKeyOrID string) error
-	RemoveIssue(ctx context.Context, conn, issueID string) error
 }
 
 // Connection is one configured Jira connection as the server sees it.

@@ -139,7 +139,10 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 	if ev.Issue == nil || (ev.Issue.ID == "" && ev.Issue.Key == "") {
 		return ack("ignored", "event "+ev.WebhookEvent+" names no issue")
 	}
-	job := webhookJob{conn: c.Name, issueID: ev.Issue.ID, issueKey: ev.Issue.Key, delete: ev.WebhookEvent == "jira:issue_deleted"}
+	// A jira:issue_deleted is queued like any change: the refresh asks Jira
+	// and removes the issue only when Jira answers 404, so a signed but false
+	// (or replayed) delete cannot remove an issue that still exists.
+	job := webhookJob{conn: c.Name, issueID: ev.Issue.ID, issueKey: ev.Issue.Key}
 	switch s.hooks.push(job) {
 	case pushQueued:
 		return ack("queued", "")
@@ -223,10 +226,9 @@ func verifyHS256(token, secret string, now time.Time) error {
 	return nil
 }
 
-// webhookJob is one issue to refresh (or remove).
+// webhookJob is one issue to refresh (removed when Jira no longer has it).
 type webhookJob struct {
 	conn, issueID, issueKey string
-	delete                  bool
 }
 
 func (j webhookJob) ref() string {
@@ -245,8 +247,8 @@ const (
 )
 
 // webhookQueue is a bounded queue of refreshes. A job for an issue already
-// waiting is merged with it (a delete wins), so a burst of edits to one issue
-// costs one refresh.
+// waiting is merged with it, so a burst of edits to one issue costs one
+// refresh.
 type webhookQueue struct {
 	ch      chan string
 	mu      sync.Mutex
@@ -261,9 +263,7 @@ func (q *webhookQueue) push(j webhookJob) pushResult {
 	k := j.conn + "/" + j.ref()
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if old, ok := q.pending[k]; ok {
-		old.delete = old.delete || j.delete
-		q.pending[k] = old
+	if _, ok := q.pending[k]; ok {
 		return pushMerged
 	}
 	select {
@@ -291,15 +291,11 @@ func (q *webhookQueue) work(ctx context.Context, s *Server) {
 		case k := <-q.ch:
 			j := q.take(k)
 			start := time.Now()
-			var err error
-			if j.delete && j.issueID != "" {
-				err = s.opts.Engine.RemoveIssue(ctx, j.conn, j.issueID)
-			} else {
-				// RefreshIssue also removes an issue Jira no longer has; the
-				// refreshed issue reaches the runbook triggers (sync's
-				// OnIssues hook) marked as webhook-delivered.
-				err = s.opts.Engine.RefreshIssue(syncer.WithOrigin(ctx, "webhook"), j.conn, j.ref())
-			}
+			// RefreshIssue removes an issue only when Jira answers 404 (the
+			// confirmation a delete event needs); the refreshed issue reaches
+			// the runbook triggers (sync's OnIssues hook) marked as
+			// webhook-delivered.
+			err := s.opts.Engine.RefreshIssue(syncer.WithOrigin(ctx, "webhook"), j.conn, j.ref())
 			outcome := "ok"
 			if err != nil {
 				outcome = "error"
@@ -308,7 +304,7 @@ func (q *webhookQueue) work(ctx context.Context, s *Server) {
 				}
 			}
 			s.metrics.refreshes.WithLabelValues(j.conn, outcome).Inc()
-			s.logger.Debug("webhook refresh", "connection", j.conn, "issue", j.ref(), "delete", j.delete, "duration_ms", time.Since(start).Milliseconds())
+			s.logger.Debug("webhook refresh", "connection", j.conn, "issue", j.ref(), "duration_ms", time.Since(start).Milliseconds())
 		}
 	}
 }
