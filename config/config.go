@@ -215,7 +215,9 @@ const (
 	DefaultOAuthAuthURL      = "https://auth.atlassian.com/authorize"
 	DefaultOAuthTokenURL     = "https://auth.atlassian.com/oauth/token"
 	DefaultOAuthResourcesURL = "https://api.atlassian.com/oauth/token/accessible-resources"
-	DefaultOAuthGatewayURL   = "https://api.atlassian.com/ex/jira"
+	// DefaultOAuthGatewayURL is the gateway's root: the connector adds
+	// /ex/jira/{cloudId} (a value already ending in /ex/jira is accepted).
+	DefaultOAuthGatewayURL = "https://api.atlassian.com"
 	// OAuthCallbackPath is where the server receives the OAuth redirect; the
 	// default redirect_url is the public URL with this path.
 	OAuthCallbackPath = "/oauth/callback"
