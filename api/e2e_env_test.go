@@ -61,6 +61,8 @@ type envOptions struct {
 	maxBody  int64
 	oauth    bool // add the OAuth connection
 	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+
+	tune func(*api.Options) // last changes to the server's options
 }
 
 var (
@@ -167,6 +169,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.runbook {
 		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger)
 		e.rb = opts.Runbook
+	}
+	if o.tune != nil {
+		o.tune(&opts)
 	}
 	srv, err := api.New(opts)
 	if err != nil {

@@ -145,7 +145,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) mount() {
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.withRequestID(s.withRecover(s.withAccessLog(s.mux)))
+	s.handler = s.withRequestID(s.withSecurityHeaders(s.withRecover(s.withAccessLog(s.mux))))
 }
 
 // ServeHTTP lets tests and embedding code use the server without a listener.
