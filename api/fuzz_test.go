@@ -99,6 +99,7 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	fs.srv, err = api.New(api.Options{
 		Store: fs.st, Engine: fs.eng, Runbook: svc, Audit: chain, Registry: fs.reg,
 		KeyRate: 1e9, KeyBurst: 1 << 30, MaxBodyBytes: 256 << 10, Logger: slog.New(slog.DiscardHandler),
+		UnauthRate: 1e9, UnauthBurst: 1 << 30, // one fake client address sends every input
 		Connections: []api.Connection{{Name: fuzzConn, Kind: "cloud", URL: "http://jira.invalid", Auth: "api_token",
 			WebhookSecret: webhookSecret,
 			Account:       func(context.Context) (string, error) { return "self-account", nil }},

@@ -33,6 +33,21 @@ type Options struct {
 	// KeyRate is each key's request budget (requests/s and burst); default 20/s, burst 40.
 	KeyRate  float64
 	KeyBurst int
+	// UnauthRate is each client address's budget for requests without a valid
+	// credential (requests/s and burst); default 10/s, burst 50.
+	UnauthRate  float64
+	UnauthBurst int
+
+	// Connection deadlines, so that a trickled request or an idle keep-alive
+	// cannot hold a connection forever: ReadHeaderTimeout (default 10s) for
+	// the request line and headers, ReadTimeout (default 30s) for the whole
+	// request with its body, WriteTimeout (default 60s) from the end of the
+	// headers to the end of the answer, IdleTimeout (default 120s) between
+	// requests on a keep-alive connection.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 
 	Ready func(ctx context.Context) error // readiness: store and index open
 
@@ -56,6 +71,16 @@ type Options struct {
 	Audit   *AuditChain
 }
 
+// Defaults of the connection deadlines and the unauthenticated budget.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultUnauthRate        = 10
+	DefaultUnauthBurst       = 50
+)
+
 // Server is the HTTP server. Lifecycle: New, Open, Close.
 type Server struct {
 	opts     Options
@@ -67,6 +92,7 @@ type Server struct {
 	scheme   string
 	metrics  *metrics
 	limiters *keyLimiters
+	ipLimits *ipLimiters
 
 	apiRoutes map[string]map[string]http.HandlerFunc // path → method → handler, see api()
 	// publicRoutes are API routes without keys ("METHOD /path"), see public().
@@ -108,6 +134,21 @@ func New(opts Options) (*Server, error) {
 	if opts.KeyBurst <= 0 {
 		opts.KeyBurst = 40
 	}
+	if opts.UnauthRate <= 0 {
+		opts.UnauthRate = DefaultUnauthRate
+	}
+	if opts.UnauthBurst <= 0 {
+		opts.UnauthBurst = DefaultUnauthBurst
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&opts.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&opts.ReadTimeout, DefaultReadTimeout},
+		{&opts.WriteTimeout, DefaultWriteTimeout}, {&opts.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -120,6 +161,7 @@ func New(opts Options) (*Server, error) {
 		mux:      http.NewServeMux(),
 		metrics:  newMetrics(opts.Registry),
 		limiters: newKeyLimiters(opts.KeyRate, opts.KeyBurst),
+		ipLimits: newIPLimiters(opts.UnauthRate, opts.UnauthBurst),
 		conns:    map[string]*Connection{},
 		hooks:    newWebhookQueue(opts.WebhookQueue),
 		sessions: newSessions(opts.SessionTTL),
@@ -145,7 +187,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) mount() {
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.withRequestID(s.withSecurityHeaders(s.withRecover(s.withAccessLog(s.mux))))
+	s.handler = s.withRequestID(s.withSecurityHeaders(s.withRecover(s.withAccessLog(s.withIPLimit(s.mux)))))
 }
 
 // ServeHTTP lets tests and embedding code use the server without a listener.
@@ -159,7 +201,10 @@ func (s *Server) Open() error {
 	}
 	s.http = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	if s.opts.TLSCertFile != "" || s.opts.TLSKeyFile != "" {

@@ -99,6 +99,9 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := c.verifyWebhook(r, body); err != nil {
 		s.metrics.webhooks.WithLabelValues(c.Name, "rejected").Inc()
+		if !s.chargeUnauthenticated(w, r) {
+			return nil // answered 429
+		}
 		return err
 	}
 	var ev webhookEvent

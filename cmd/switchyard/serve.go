@@ -90,6 +90,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Logger: logger, Registry: reg,
 		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL,
 		Runbook: rb.svc, Audit: rb.chain,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout,
+		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
+		UnauthRate: cfg.Server.UnauthenticatedRequestsPerSecond, UnauthBurst: cfg.Server.UnauthenticatedBurst,
 		Ready: func(ctx context.Context) error {
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
