@@ -65,8 +65,10 @@ type Connection struct {
 	// OAuth is the OAuth 2.0 (3LO) app of an oauth connection; its client
 	// secret also verifies the JWT of dynamic webhook deliveries.
 	OAuth OAuthApp
-	// OAuthClientSecret verifies the JWT of dynamic webhook deliveries.
+	// OAuthClientSecret verifies the JWT of dynamic webhook deliveries, whose
+	// aud must name OAuthClientID.
 	OAuthClientSecret string
+	OAuthClientID     string
 	// Filters are the configured sync filters (PUT /api/v1/sync/filters
 	// overrides them).
 	Filters switchyard.SyncFilters

@@ -151,7 +151,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		apiConns = append(apiConns, api.Connection{
 			Name: oauthConnName, Kind: "cloud", URL: hs.URL, Auth: "oauth",
-			OAuth: oauthCfg, OAuthClientSecret: jirasim.DefaultOAuthClientSecret, Webhooks: oc,
+			OAuth: oauthCfg, OAuthClientSecret: jirasim.DefaultOAuthClientSecret, OAuthClientID: jirasim.DefaultOAuthClientID, Webhooks: oc,
 			Account:   func(context.Context) (string, error) { return adminID, nil },
 			SetPaused: func(p bool) { _ = eng.SetPaused(oauthConnName, p) },
 		})

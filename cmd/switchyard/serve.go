@@ -232,6 +232,7 @@ func apiConnection(cc config.Connection, env *syncEnv, logger *slog.Logger) (api
 			AuthURL: a.AuthURL, TokenURL: a.TokenURL, ResourcesURL: a.ResourcesURL, APIGatewayURL: a.APIGatewayURL,
 		}
 		c.OAuthClientSecret = a.ClientSecret.Value()
+		c.OAuthClientID = a.ClientID
 		c.Webhooks = client
 	}
 	return c, nil
