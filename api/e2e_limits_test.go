@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -180,4 +181,47 @@ func TestE2EUnauthenticatedLimit(t *testing.T) {
 	if r := e.do("GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatalf("healthz from a limited address: %d", r.status)
 	}
+}
+
+// TestE2EUnauthenticatedLimitBehindProxy: X-Forwarded-For names the client
+// only when the peer is a trusted proxy; otherwise a forged header does not
+// buy a fresh budget.
+func TestE2EUnauthenticatedLimitBehindProxy(t *testing.T) {
+	whoami := func(e *env, xff string) int {
+		req, _ := http.NewRequest("GET", e.url+"/api/v1/whoami", nil)
+		req.Header.Set("X-Forwarded-For", xff)
+		res, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	const burst = 3
+	t.Run("no trusted proxy", func(t *testing.T) {
+		e := newEnv(t, envOptions{tune: func(o *api.Options) { o.UnauthRate, o.UnauthBurst = 0.2, burst }})
+		for i := 0; i < burst; i++ {
+			whoami(e, fmt.Sprintf("203.0.113.%d", i))
+		}
+		if got := whoami(e, "203.0.113.200"); got != 429 {
+			t.Fatalf("a forged X-Forwarded-For escaped the limit: %d", got)
+		}
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		e := newEnv(t, envOptions{tune: func(o *api.Options) {
+			o.UnauthRate, o.UnauthBurst = 0.2, burst
+			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		}})
+		for i := 0; i < burst; i++ {
+			if got := whoami(e, "203.0.113.1"); got != 401 {
+				t.Fatalf("request %d: %d, want 401", i+1, got)
+			}
+		}
+		if got := whoami(e, "203.0.113.1"); got != 429 {
+			t.Fatalf("client behind the proxy past its budget: %d, want 429", got)
+		}
+		if got := whoami(e, "203.0.113.2"); got != 401 {
+			t.Fatalf("another client behind the same proxy: %d, want 401 (its own budget)", got)
+		}
+	})
 }

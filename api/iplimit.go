@@ -70,18 +70,25 @@ func (l *ipLimiters) sweep(now time.Time) {
 	}
 }
 
-// clientAddr is the address a request's budget is kept under: the peer's IP
-// (an IPv6 address reduced to its /64).
-func clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// clientAddr is the address a request's budget is kept under: the peer's IP,
+// or, when the peer is a trusted proxy, the nearest address in
+// X-Forwarded-For that is not one (the proxies append, so the entries left of
+// it could be anything the client wrote). An IPv6 address is reduced to its /64.
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
+	a := parseIP(r.RemoteAddr)
+	if len(s.opts.TrustedProxies) > 0 && s.trusted(a) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			h := parseIP(strings.TrimSpace(hops[i]))
+			if !h.IsValid() {
+				break // a garbled entry: keep the last address known good
+			}
+			a = h
+			if !s.trusted(h) {
+				break
+			}
+		}
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	a = a.Unmap()
 	if a.Is6() {
 		if p, err := a.Prefix(64); err == nil {
 			a = p.Addr()
@@ -90,10 +97,31 @@ func clientAddr(r *http.Request) netip.Addr {
 	return a
 }
 
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseIP reads "ip", "ip:port" or "[ip]:port" (zero Addr when it is none).
+func parseIP(v string) netip.Addr {
+	if host, _, err := net.SplitHostPort(v); err == nil {
+		v = host
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap().WithZone("")
+}
+
 // chargeUnauthenticated takes a token from the client's budget; when it is
 // spent it answers 429 with Retry-After and returns false.
 func (s *Server) chargeUnauthenticated(w http.ResponseWriter, r *http.Request) bool {
-	wait, ok := s.ipLimits.allow(clientAddr(r), time.Now())
+	wait, ok := s.ipLimits.allow(s.clientAddr(r), time.Now())
 	if ok {
 		return true
 	}

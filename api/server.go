@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type Options struct {
 	// credential (requests/s and burst); default 10/s, burst 50.
 	UnauthRate  float64
 	UnauthBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client for that budget; without them the peer address counts.
+	TrustedProxies []netip.Prefix
 
 	// Connection deadlines, so that a trickled request or an idle keep-alive
 	// cannot hold a connection forever: ReadHeaderTimeout (default 10s) for

@@ -49,6 +49,9 @@ type Server struct {
 	// session or signature (API keys have their own).
 	UnauthenticatedRequestsPerSecond float64 `yaml:"unauthenticated_requests_per_second"`
 	UnauthenticatedBurst             int     `yaml:"unauthenticated_burst"`
+	// TrustedProxies (IPs or CIDRs) are reverse proxies whose
+	// X-Forwarded-For names the client for that budget.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Connection is one Jira site.

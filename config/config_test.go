@@ -304,6 +304,7 @@ func TestValidationErrors(t *testing.T) {
 		{"write timeout long", `addr: "127.0.0.1:8080",`, `addr: "127.0.0.1:8080", write_timeout: 48h,`, `server.write_timeout: 48h0m0s is above the maximum of 24h0m0s`},
 		{"header timeout over read", `addr: "127.0.0.1:8080",`, `addr: "127.0.0.1:8080", read_header_timeout: 1m, read_timeout: 20s,`, `server.read_header_timeout: 1m0s is longer than server.read_timeout (20s)`},
 		{"unauthenticated rate", `addr: "127.0.0.1:8080",`, `addr: "127.0.0.1:8080", unauthenticated_requests_per_second: 0,`, `server.unauthenticated_requests_per_second: 0 is not above 0`},
+		{"trusted proxy", `addr: "127.0.0.1:8080",`, `addr: "127.0.0.1:8080", trusted_proxies: [10.0.0.0/8, "proxy.local"],`, `server.trusted_proxies[1]: "proxy.local" is not an IP address or a CIDR`},
 		{"unauthenticated burst", `addr: "127.0.0.1:8080",`, `addr: "127.0.0.1:8080", unauthenticated_burst: -3,`, `server.unauthenticated_burst: -3 is not between 1 and 1000000`},
 		{"log level", "", "log: {level: verbose}", `log.level: "verbose" is not one of debug, info, warn, error (line 1)`},
 		{"log format", "", "log: {format: xml}", `log.format: "xml" is not one of text, json`},

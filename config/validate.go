@@ -187,6 +187,11 @@ func (s *Server) validate(v *validator) {
 	if s.UnauthenticatedBurst < 1 || s.UnauthenticatedBurst > 1000000 {
 		v.add("server.unauthenticated_burst", "%d is not between 1 and 1000000", s.UnauthenticatedBurst)
 	}
+	for i, p := range s.TrustedProxies {
+		if _, err := parseProxy(p); err != nil {
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR such as 10.0.0.0/8", clip(p))
+		}
+	}
 }
 
 func (c *Connection) validate(v *validator, path string) {

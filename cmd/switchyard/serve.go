@@ -93,6 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout,
 		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		UnauthRate: cfg.Server.UnauthenticatedRequestsPerSecond, UnauthBurst: cfg.Server.UnauthenticatedBurst,
+		TrustedProxies: cfg.Server.TrustedProxyPrefixes(),
 		Ready: func(ctx context.Context) error {
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
