@@ -333,6 +333,9 @@ func (s *Server) consoleDisconnect(w http.ResponseWriter, r *http.Request, _ *se
 		return err
 	}
 	purge := r.PostFormValue("purge") == "on"
+	if purge {
+		allowSlowAnswer(w)
+	}
 	if err := s.disconnect(r.Context(), c, purge); err != nil {
 		return err
 	}

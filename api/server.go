@@ -85,6 +85,15 @@ const (
 	DefaultUnauthBurst       = 50
 )
 
+// slowAnswerTimeout is the write deadline of the few answers that may take
+// long (purging a connection's data), instead of WriteTimeout.
+const slowAnswerTimeout = 15 * time.Minute
+
+// allowSlowAnswer moves the connection's write deadline for such an answer.
+func allowSlowAnswer(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(slowAnswerTimeout))
+}
+
 // Server is the HTTP server. Lifecycle: New, Open, Close.
 type Server struct {
 	opts     Options
