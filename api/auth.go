@@ -52,6 +52,9 @@ func (s *Server) requireScope(scope string, h func(http.ResponseWriter, *http.Re
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.authenticate(r)
 		if err != nil {
+			if !s.chargeUnauthenticated(w, r) {
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchyard"`)
 			s.writeError(w, r, err)
 			return

@@ -141,6 +141,9 @@ func (s *Server) handleDisconnect(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return switchyard.FieldErrorf(switchyard.ErrInvalid, "purge", "%q is not true or false", p)
 	}
+	if purge {
+		allowSlowAnswer(w)
+	}
 	if err := s.disconnect(r.Context(), c, purge); err != nil {
 		return err
 	}

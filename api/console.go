@@ -223,7 +223,9 @@ func (s *Server) console(h func(http.ResponseWriter, *http.Request, *session) er
 	}
 }
 
-func (s *Server) secureCookies() bool { return s.scheme == "https" }
+// secureCookies: cookies are Secure when browsers reach the server over
+// HTTPS, including through a TLS-terminating proxy (public_url https).
+func (s *Server) secureCookies() bool { return s.publicHTTPS() }
 
 func safeNext(next string) string {
 	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
@@ -278,7 +280,7 @@ func (s *Server) consoleSignin(w http.ResponseWriter, r *http.Request) {
 	id, _ := s.sessions.create(k)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/console", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(), MaxAge: int(s.opts.SessionTTL.Seconds())})
-	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/console/signin", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/console/signin", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies()})
 	s.logger.Info("console sign-in", "key_id", k.ID, "key_name", k.Name)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
@@ -287,7 +289,7 @@ func (s *Server) consoleSignout(w http.ResponseWriter, r *http.Request, _ *sessi
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.delete(c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies()})
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
 	return nil
 }
@@ -301,14 +303,7 @@ func (s *Server) consoleConnections(w http.ResponseWriter, r *http.Request, sess
 		}
 		views = append(views, v)
 	}
-	flash := ""
-	if c := r.URL.Query().Get("connected"); c != "" {
-		flash = "Connected " + c + "; a sync has started."
-	}
-	if c := r.URL.Query().Get("done"); c != "" {
-		flash = c
-	}
-	s.render(w, r, http.StatusOK, "connections", page{Title: "Connections", Nav: "connections", Session: sess, Flash: flash, Data: views})
+	s.render(w, r, http.StatusOK, "connections", page{Title: "Connections", Nav: "connections", Session: sess, Flash: s.flash(r.URL.Query()), Data: views})
 	return nil
 }
 
@@ -328,7 +323,7 @@ func (s *Server) consoleConnect(w http.ResponseWriter, r *http.Request, _ *sessi
 	if err := s.connect(r.Context(), c); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/console/connections?done="+url.QueryEscape("Connected "+c.Name+"; a sync has started."), http.StatusSeeOther)
+	http.Redirect(w, r, flashURL("/console/connections", "connected", c.Name), http.StatusSeeOther)
 	return nil
 }
 
@@ -338,14 +333,17 @@ func (s *Server) consoleDisconnect(w http.ResponseWriter, r *http.Request, _ *se
 		return err
 	}
 	purge := r.PostFormValue("purge") == "on"
+	if purge {
+		allowSlowAnswer(w)
+	}
 	if err := s.disconnect(r.Context(), c, purge); err != nil {
 		return err
 	}
-	msg := "Disconnected " + c.Name + "; its indexed data is kept."
+	code := "disconnected"
 	if purge {
-		msg = "Disconnected " + c.Name + " and purged its data."
+		code = "purged"
 	}
-	http.Redirect(w, r, "/console/connections?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	http.Redirect(w, r, flashURL("/console/connections", code, c.Name), http.StatusSeeOther)
 	return nil
 }
 
@@ -458,8 +456,7 @@ func (s *Server) consoleSync(w http.ResponseWriter, r *http.Request, sess *sessi
 	if err != nil {
 		return err
 	}
-	flash := r.URL.Query().Get("done")
-	s.render(w, r, http.StatusOK, "sync", page{Title: "Sync", Nav: "sync", Session: sess, Flash: flash, Data: sts})
+	s.render(w, r, http.StatusOK, "sync", page{Title: "Sync", Nav: "sync", Session: sess, Flash: s.flash(r.URL.Query()), Data: sts})
 	return nil
 }
 
@@ -480,11 +477,11 @@ func (s *Server) consoleTrigger(w http.ResponseWriter, r *http.Request, _ *sessi
 	if err := s.opts.Engine.Trigger(c.Name, full); err != nil {
 		return err
 	}
-	kind := "Sync"
+	code := "sync"
 	if full {
-		kind = "Full sync"
+		code = "full_sync"
 	}
-	http.Redirect(w, r, "/console/sync?done="+url.QueryEscape(kind+" of "+c.Name+" requested."), http.StatusSeeOther)
+	http.Redirect(w, r, flashURL("/console/sync", code, c.Name), http.StatusSeeOther)
 	return nil
 }
 

@@ -51,7 +51,6 @@ type Engine interface {
 	Status(ctx context.Context, conn string) (syncer.Status, error)
 	SetScope(conn string, sc syncer.Scope) error
 	RefreshIssue(ctx context.Context, conn, issueKeyOrID string) error
-	RemoveIssue(ctx context.Context, conn, issueID string) error
 }
 
 // Connection is one configured Jira connection as the server sees it.
@@ -66,8 +65,10 @@ type Connection struct {
 	// OAuth is the OAuth 2.0 (3LO) app of an oauth connection; its client
 	// secret also verifies the JWT of dynamic webhook deliveries.
 	OAuth OAuthApp
-	// OAuthClientSecret verifies the JWT of dynamic webhook deliveries.
+	// OAuthClientSecret verifies the JWT of dynamic webhook deliveries, whose
+	// aud must name OAuthClientID.
 	OAuthClientSecret string
+	OAuthClientID     string
 	// Filters are the configured sync filters (PUT /api/v1/sync/filters
 	// overrides them).
 	Filters switchyard.SyncFilters

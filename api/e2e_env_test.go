@@ -61,6 +61,8 @@ type envOptions struct {
 	maxBody  int64
 	oauth    bool // add the OAuth connection
 	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+
+	tune func(*api.Options) // last changes to the server's options
 }
 
 var (
@@ -149,7 +151,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		apiConns = append(apiConns, api.Connection{
 			Name: oauthConnName, Kind: "cloud", URL: hs.URL, Auth: "oauth",
-			OAuth: oauthCfg, OAuthClientSecret: jirasim.DefaultOAuthClientSecret, Webhooks: oc,
+			OAuth: oauthCfg, OAuthClientSecret: jirasim.DefaultOAuthClientSecret, OAuthClientID: jirasim.DefaultOAuthClientID, Webhooks: oc,
 			Account:   func(context.Context) (string, error) { return adminID, nil },
 			SetPaused: func(p bool) { _ = eng.SetPaused(oauthConnName, p) },
 		})
@@ -167,6 +169,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.runbook {
 		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger)
 		e.rb = opts.Runbook
+	}
+	// Every test client is 127.0.0.1; the per-address limit has its own test.
+	opts.UnauthRate, opts.UnauthBurst = 10000, 10000
+	if o.tune != nil {
+		o.tune(&opts)
 	}
 	srv, err := api.New(opts)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"switchyard/api"
 	"switchyard/audit"
 	"switchyard/classify"
+	"switchyard/connector/jirasim"
 	"switchyard/runbook"
 	"switchyard/store"
 	syncer "switchyard/sync"
@@ -36,6 +37,7 @@ const (
 	fuzzConn      = "acme"     // admin webhooks (X-Hub-Signature)
 	fuzzOAuthConn = "cloudapp" // dynamic webhooks (JWT)
 	oauthSecret   = "oauth-client-secret-0123"
+	fuzzSite      = "http://jira.invalid" // both connections' site; iss of their JWTs
 )
 
 // fuzzEngine records what the server asks of the sync engine.
@@ -99,10 +101,11 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	fs.srv, err = api.New(api.Options{
 		Store: fs.st, Engine: fs.eng, Runbook: svc, Audit: chain, Registry: fs.reg,
 		KeyRate: 1e9, KeyBurst: 1 << 30, MaxBodyBytes: 256 << 10, Logger: slog.New(slog.DiscardHandler),
+		UnauthRate: 1e9, UnauthBurst: 1 << 30, // one fake client address sends every input
 		Connections: []api.Connection{{Name: fuzzConn, Kind: "cloud", URL: "http://jira.invalid", Auth: "api_token",
 			WebhookSecret: webhookSecret,
 			Account:       func(context.Context) (string, error) { return "self-account", nil }},
-			{Name: fuzzOAuthConn, Kind: "cloud", URL: "http://jira.invalid", Auth: "oauth", OAuthClientSecret: oauthSecret,
+			{Name: fuzzOAuthConn, Kind: "cloud", URL: fuzzSite, Auth: "oauth", OAuthClientSecret: oauthSecret, OAuthClientID: jirasim.DefaultOAuthClientID,
 				Account: func(context.Context) (string, error) { return "self-account", nil }}},
 	})
 	if err != nil {
@@ -329,7 +332,7 @@ func FuzzJiraWebhook(f *testing.F) {
 		case sigOtherBody:
 			req.Header.Set("X-Hub-Signature", hubSig(webhookSecret, append([]byte("x"), body...)))
 		case sigValidJWT:
-			req.Header.Set("Authorization", "Bearer "+jwt(oauthSecret, time.Now().Add(time.Hour)))
+			req.Header.Set("Authorization", "Bearer "+signJWT(oauthSecret, "HS256", hookClaims(fuzzSite, "/api/v1/webhooks/jira/"+fuzzOAuthConn, time.Now())))
 		case sigClaimsJWT:
 			req.Header.Set("Authorization", "Bearer "+signedClaims(oauthSecret, body))
 		case sigNoSecret:

@@ -65,7 +65,7 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"connection": conn, "status": "connected"})
 		return
 	}
-	http.Redirect(w, r, "/console/connections?connected="+conn, http.StatusSeeOther)
+	http.Redirect(w, r, flashURL("/console/connections", "connected", conn), http.StatusSeeOther)
 }
 
 func (s *Server) oauthCallback(r *http.Request) (string, error) {

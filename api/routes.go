@@ -42,6 +42,9 @@ func (s *Server) routes() {
 	s.consoleRoutes()
 	// Unknown API paths answer in the API's error shape, not net/http's text.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if !s.chargeUnauthenticated(w, r) {
+			return
+		}
 		s.writeError(w, r, switchyard.Errorf(switchyard.ErrNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 }

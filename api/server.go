@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -33,6 +34,24 @@ type Options struct {
 	// KeyRate is each key's request budget (requests/s and burst); default 20/s, burst 40.
 	KeyRate  float64
 	KeyBurst int
+	// UnauthRate is each client address's budget for requests without a valid
+	// credential (requests/s and burst); default 10/s, burst 50.
+	UnauthRate  float64
+	UnauthBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client for that budget; without them the peer address counts.
+	TrustedProxies []netip.Prefix
+
+	// Connection deadlines, so that a trickled request or an idle keep-alive
+	// cannot hold a connection forever: ReadHeaderTimeout (default 10s) for
+	// the request line and headers, ReadTimeout (default 30s) for the whole
+	// request with its body, WriteTimeout (default 60s) from the end of the
+	// headers to the end of the answer, IdleTimeout (default 120s) between
+	// requests on a keep-alive connection.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 
 	Ready func(ctx context.Context) error // readiness: store and index open
 
@@ -56,6 +75,25 @@ type Options struct {
 	Audit   *AuditChain
 }
 
+// Defaults of the connection deadlines and the unauthenticated budget.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultUnauthRate        = 10
+	DefaultUnauthBurst       = 50
+)
+
+// slowAnswerTimeout is the write deadline of the few answers that may take
+// long (purging a connection's data), instead of WriteTimeout.
+const slowAnswerTimeout = 15 * time.Minute
+
+// allowSlowAnswer moves the connection's write deadline for such an answer.
+func allowSlowAnswer(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(slowAnswerTimeout))
+}
+
 // Server is the HTTP server. Lifecycle: New, Open, Close.
 type Server struct {
 	opts     Options
@@ -67,6 +105,7 @@ type Server struct {
 	scheme   string
 	metrics  *metrics
 	limiters *keyLimiters
+	ipLimits *ipLimiters
 
 	apiRoutes map[string]map[string]http.HandlerFunc // path → method → handler, see api()
 	// publicRoutes are API routes without keys ("METHOD /path"), see public().
@@ -108,6 +147,21 @@ func New(opts Options) (*Server, error) {
 	if opts.KeyBurst <= 0 {
 		opts.KeyBurst = 40
 	}
+	if opts.UnauthRate <= 0 {
+		opts.UnauthRate = DefaultUnauthRate
+	}
+	if opts.UnauthBurst <= 0 {
+		opts.UnauthBurst = DefaultUnauthBurst
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&opts.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&opts.ReadTimeout, DefaultReadTimeout},
+		{&opts.WriteTimeout, DefaultWriteTimeout}, {&opts.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -120,6 +174,7 @@ func New(opts Options) (*Server, error) {
 		mux:      http.NewServeMux(),
 		metrics:  newMetrics(opts.Registry),
 		limiters: newKeyLimiters(opts.KeyRate, opts.KeyBurst),
+		ipLimits: newIPLimiters(opts.UnauthRate, opts.UnauthBurst),
 		conns:    map[string]*Connection{},
 		hooks:    newWebhookQueue(opts.WebhookQueue),
 		sessions: newSessions(opts.SessionTTL),
@@ -145,7 +200,7 @@ func New(opts Options) (*Server, error) {
 func (s *Server) mount() {
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.withRequestID(s.withRecover(s.withAccessLog(s.mux)))
+	s.handler = s.withRequestID(s.withSecurityHeaders(s.withRecover(s.withAccessLog(s.withIPLimit(s.mux)))))
 }
 
 // ServeHTTP lets tests and embedding code use the server without a listener.
@@ -159,7 +214,10 @@ func (s *Server) Open() error {
 	}
 	s.http = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	if s.opts.TLSCertFile != "" || s.opts.TLSKeyFile != "" {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+
+	"switchyard"
 )
 
 // handleSlackInteractivity: POST /api/v1/slack/interactivity, Slack's
@@ -28,6 +30,9 @@ func (s *Server) handleSlackInteractivity(w http.ResponseWriter, r *http.Request
 	}
 	reply, err := s.opts.Runbook.SlackInteraction(r.Context(), r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body)
 	if err != nil {
+		if errors.Is(err, switchyard.ErrUnauthorized) && !s.chargeUnauthenticated(w, r) {
+			return
+		}
 		s.writeError(w, r, err)
 		return
 	}

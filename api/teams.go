@@ -30,6 +30,8 @@ button{font-size:1rem;padding:.5rem 1.5rem}dt{font-weight:600}</style></head><bo
 </body></html>
 `))
 
+const linkCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 type linkView struct {
 	Title, Message, Token, Button string
 	Info                          any
@@ -41,6 +43,9 @@ func (s *Server) renderLink(w http.ResponseWriter, status int, v linkView) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the token
 	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The page has no script at all; its one form posts back to itself.
+	w.Header().Set("Content-Security-Policy", linkCSP)
 	w.WriteHeader(status)
 	_ = linkPage.Execute(w, v)
 }

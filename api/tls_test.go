@@ -40,6 +40,9 @@ func TestTLS(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("healthz over TLS: %d", res.StatusCode)
 	}
+	if h := res.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(h, "max-age=") {
+		t.Fatalf("no HSTS over TLS: %q", h)
+	}
 	// A missing key file is an error naming both files, not a plain-HTTP fallback.
 	s2, _ := newTestServer(t, Options{Addr: "127.0.0.1:0", TLSCertFile: certFile, TLSKeyFile: filepath.Join(dir, "missing.pem")})
 	if err := s2.Open(); err == nil || !strings.Contains(err.Error(), "missing.pem") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -97,8 +96,12 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		}
 		return switchyard.Errorf(switchyard.ErrInvalid, "read body: %v", err)
 	}
-	if err := c.verifyWebhook(r, body); err != nil {
+	token, err := s.verifyWebhook(c, r, body)
+	if err != nil {
 		s.metrics.webhooks.WithLabelValues(c.Name, "rejected").Inc()
+		if !s.chargeUnauthenticated(w, r) {
+			return nil // answered 429
+		}
 		return err
 	}
 	var ev webhookEvent
@@ -117,6 +120,27 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		}
 		if !first {
 			return ack("duplicate", "delivery "+id+" was already received")
+		}
+	}
+	// The identifier is not signed, so a captured delivery could be replayed
+	// under a new one (or none): de-duplicate on what is signed as well. An
+	// admin webhook's signature covers the body (Jira's carry a millisecond
+	// timestamp, so two events do not share one); a JWT is accepted once, so
+	// it cannot carry a second body either.
+	first, err := s.opts.Store.FirstDelivery(r.Context(), "jira/"+c.Name+"/body/"+digest(body), deliveryTTL)
+	if err != nil {
+		return err
+	}
+	if !first {
+		return ack("duplicate", "this signed body was already received")
+	}
+	if token != "" {
+		first, err := s.opts.Store.FirstDelivery(r.Context(), "jira/"+c.Name+"/jwt/"+digest([]byte(token)), jwtMaxLifetime+2*jwtSkew)
+		if err != nil {
+			return err
+		}
+		if !first {
+			return ack("duplicate", "this webhook JWT was already used")
 		}
 	}
 	off, err := s.disabled(r.Context(), c.Name)
@@ -139,7 +163,10 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 	if ev.Issue == nil || (ev.Issue.ID == "" && ev.Issue.Key == "") {
 		return ack("ignored", "event "+ev.WebhookEvent+" names no issue")
 	}
-	job := webhookJob{conn: c.Name, issueID: ev.Issue.ID, issueKey: ev.Issue.Key, delete: ev.WebhookEvent == "jira:issue_deleted"}
+	// A jira:issue_deleted is queued like any change: the refresh asks Jira
+	// and removes the issue only when Jira answers 404, so a signed but false
+	// (or replayed) delete cannot remove an issue that still exists.
+	job := webhookJob{conn: c.Name, issueID: ev.Issue.ID, issueKey: ev.Issue.Key}
 	switch s.hooks.push(job) {
 	case pushQueued:
 		return ack("queued", "")
@@ -156,77 +183,47 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 
 // verifyWebhook accepts an admin webhook signed with X-Hub-Signature (HMAC-SHA256
 // of the raw body keyed with webhook_secret) or an OAuth app's dynamic webhook
-// carrying a JWT signed (HS256) with the client secret. Comparisons are in
-// constant time.
-func (c *Connection) verifyWebhook(r *http.Request, body []byte) error {
+// carrying a JWT signed (HS256) with the client secret and bound to this app,
+// site and request (see verifyWebhookJWT). Comparisons are in constant time.
+// It returns the JWT, if that is what signed the request.
+func (s *Server) verifyWebhook(c *Connection, r *http.Request, body []byte) (string, error) {
 	if sig := r.Header.Get("X-Hub-Signature"); sig != "" {
 		if c.WebhookSecret == "" {
-			return switchyard.Errorf(switchyard.ErrUnauthorized, "connection %s has no webhook_secret: signed admin webhooks are not accepted", c.Name)
+			return "", switchyard.Errorf(switchyard.ErrUnauthorized, "connection %s has no webhook_secret: signed admin webhooks are not accepted", c.Name)
 		}
 		hexSig, ok := strings.CutPrefix(sig, "sha256=")
 		got, err := hex.DecodeString(hexSig)
 		if !ok || err != nil {
-			return switchyard.Errorf(switchyard.ErrUnauthorized, "X-Hub-Signature must be sha256=<hex>")
+			return "", switchyard.Errorf(switchyard.ErrUnauthorized, "X-Hub-Signature must be sha256=<hex>")
 		}
 		m := hmac.New(sha256.New, []byte(c.WebhookSecret))
 		m.Write(body)
 		if !hmac.Equal(got, m.Sum(nil)) {
-			return switchyard.Errorf(switchyard.ErrUnauthorized, "X-Hub-Signature does not match the body")
+			return "", switchyard.Errorf(switchyard.ErrUnauthorized, "X-Hub-Signature does not match the body")
 		}
-		return nil
+		return "", nil
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		if c.OAuthClientSecret == "" {
-			return switchyard.Errorf(switchyard.ErrUnauthorized, "connection %s is not an OAuth connection: JWT-signed webhooks are not accepted", c.Name)
+			return "", switchyard.Errorf(switchyard.ErrUnauthorized, "connection %s is not an OAuth connection: JWT-signed webhooks are not accepted", c.Name)
 		}
-		return verifyHS256(strings.TrimSpace(tok), c.OAuthClientSecret, time.Now())
+		tok = strings.TrimSpace(tok)
+		p := jwtPolicy{secret: c.OAuthClientSecret, audience: c.OAuthClientID,
+			issuers: []string{strings.TrimRight(c.URL, "/")}, qsh: s.requestQSH(r)}
+		return tok, verifyWebhookJWT(tok, p, time.Now())
 	}
-	return switchyard.Errorf(switchyard.ErrUnauthorized, "unsigned webhook: send X-Hub-Signature or an OAuth JWT")
+	return "", switchyard.Errorf(switchyard.ErrUnauthorized, "unsigned webhook: send X-Hub-Signature or an OAuth JWT")
 }
 
-// verifyHS256 checks a JWT's HS256 signature and its exp (with a minute of
-// clock skew). The claim set of Jira's webhook JWT is not documented, so
-// nothing else is required.
-func verifyHS256(token, secret string, now time.Time) error {
-	bad := func(why string) error { return switchyard.Errorf(switchyard.ErrUnauthorized, "webhook JWT: %s", why) }
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return bad("want 3 segments")
-	}
-	enc := base64.RawURLEncoding
-	var hdr struct {
-		Alg string `json:"alg"`
-	}
-	hb, err := enc.DecodeString(parts[0])
-	if err != nil || json.Unmarshal(hb, &hdr) != nil || hdr.Alg != "HS256" {
-		return bad("header must name alg HS256")
-	}
-	sig, err := enc.DecodeString(parts[2])
-	if err != nil {
-		return bad("signature is not base64url")
-	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(parts[0] + "." + parts[1]))
-	if !hmac.Equal(sig, m.Sum(nil)) {
-		return bad("signature does not match")
-	}
-	var claims struct {
-		Exp *float64 `json:"exp"`
-	}
-	cb, err := enc.DecodeString(parts[1])
-	if err != nil || json.Unmarshal(cb, &claims) != nil {
-		return bad("claims are not JSON")
-	}
-	if claims.Exp == nil || now.After(time.Unix(int64(*claims.Exp), 0).Add(time.Minute)) {
-		return bad("expired or without exp")
-	}
-	return nil
+// digest names signed material in the de-duplication table.
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
-// webhookJob is one issue to refresh (or remove).
+// webhookJob is one issue to refresh (removed when Jira no longer has it).
 type webhookJob struct {
 	conn, issueID, issueKey string
-	delete                  bool
 }
 
 func (j webhookJob) ref() string {
@@ -245,8 +242,8 @@ const (
 )
 
 // webhookQueue is a bounded queue of refreshes. A job for an issue already
-// waiting is merged with it (a delete wins), so a burst of edits to one issue
-// costs one refresh.
+// waiting is merged with it, so a burst of edits to one issue costs one
+// refresh.
 type webhookQueue struct {
 	ch      chan string
 	mu      sync.Mutex
@@ -261,9 +258,7 @@ func (q *webhookQueue) push(j webhookJob) pushResult {
 	k := j.conn + "/" + j.ref()
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if old, ok := q.pending[k]; ok {
-		old.delete = old.delete || j.delete
-		q.pending[k] = old
+	if _, ok := q.pending[k]; ok {
 		return pushMerged
 	}
 	select {
@@ -291,15 +286,11 @@ func (q *webhookQueue) work(ctx context.Context, s *Server) {
 		case k := <-q.ch:
 			j := q.take(k)
 			start := time.Now()
-			var err error
-			if j.delete && j.issueID != "" {
-				err = s.opts.Engine.RemoveIssue(ctx, j.conn, j.issueID)
-			} else {
-				// RefreshIssue also removes an issue Jira no longer has; the
-				// refreshed issue reaches the runbook triggers (sync's
-				// OnIssues hook) marked as webhook-delivered.
-				err = s.opts.Engine.RefreshIssue(syncer.WithOrigin(ctx, "webhook"), j.conn, j.ref())
-			}
+			// RefreshIssue removes an issue only when Jira answers 404 (the
+			// confirmation a delete event needs); the refreshed issue reaches
+			// the runbook triggers (sync's OnIssues hook) marked as
+			// webhook-delivered.
+			err := s.opts.Engine.RefreshIssue(syncer.WithOrigin(ctx, "webhook"), j.conn, j.ref())
 			outcome := "ok"
 			if err != nil {
 				outcome = "error"
@@ -308,7 +299,7 @@ func (q *webhookQueue) work(ctx context.Context, s *Server) {
 				}
 			}
 			s.metrics.refreshes.WithLabelValues(j.conn, outcome).Inc()
-			s.logger.Debug("webhook refresh", "connection", j.conn, "issue", j.ref(), "delete", j.delete, "duration_ms", time.Since(start).Milliseconds())
+			s.logger.Debug("webhook refresh", "connection", j.conn, "issue", j.ref(), "duration_ms", time.Since(start).Milliseconds())
 		}
 	}
 }

@@ -38,6 +38,20 @@ type Server struct {
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
 	// EncryptionKey encrypts OAuth tokens at rest: 32 bytes, base64 or hex.
 	EncryptionKey Secret `yaml:"encryption_key"`
+
+	// Connection deadlines: request line and headers, the whole request with
+	// its body, the answer, and the wait between requests on a keep-alive.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// The budget of each client address for requests without a valid key,
+	// session or signature (API keys have their own).
+	UnauthenticatedRequestsPerSecond float64 `yaml:"unauthenticated_requests_per_second"`
+	UnauthenticatedBurst             int     `yaml:"unauthenticated_burst"`
+	// TrustedProxies (IPs or CIDRs) are reverse proxies whose
+	// X-Forwarded-For names the client for that budget.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Connection is one Jira site.
@@ -198,24 +212,34 @@ type Audit struct {
 
 // Defaults for keys the file leaves out.
 const (
-	DefaultDataDir           = "./switchyard-data"
-	DefaultAddr              = "127.0.0.1:8080"
-	DefaultMaxBodyBytes      = 1 << 20
-	DefaultRequestsPerSecond = 10
-	DefaultConcurrency       = 4
-	DefaultInterval          = 60 * time.Minute
-	DefaultReconcileInterval = 24 * time.Hour
-	DefaultOverlap           = 5 * time.Minute
-	DefaultAttachmentMax     = 25 << 20
-	DefaultApprovalExpiry    = 24 * time.Hour
-	DefaultSlackAPIURL       = "https://slack.com/api"
+	DefaultDataDir      = "./switchyard-data"
+	DefaultAddr         = "127.0.0.1:8080"
+	DefaultMaxBodyBytes = 1 << 20
+	// Server deadlines and the unauthenticated budget (the api package's
+	// defaults, repeated so that the file's defaults are visible here).
+	DefaultReadHeaderTimeout    = 10 * time.Second
+	DefaultReadTimeout          = 30 * time.Second
+	DefaultWriteTimeout         = 60 * time.Second
+	DefaultIdleTimeout          = 120 * time.Second
+	DefaultUnauthenticatedRate  = 10
+	DefaultUnauthenticatedBurst = 50
+	DefaultRequestsPerSecond    = 10
+	DefaultConcurrency          = 4
+	DefaultInterval             = 60 * time.Minute
+	DefaultReconcileInterval    = 24 * time.Hour
+	DefaultOverlap              = 5 * time.Minute
+	DefaultAttachmentMax        = 25 << 20
+	DefaultApprovalExpiry       = 24 * time.Hour
+	DefaultSlackAPIURL          = "https://slack.com/api"
 	// ClassifyIndexDir is the example index's directory under data_dir.
 	ClassifyIndexDir = "classify.bleve"
 
 	DefaultOAuthAuthURL      = "https://auth.atlassian.com/authorize"
 	DefaultOAuthTokenURL     = "https://auth.atlassian.com/oauth/token"
 	DefaultOAuthResourcesURL = "https://api.atlassian.com/oauth/token/accessible-resources"
-	DefaultOAuthGatewayURL   = "https://api.atlassian.com/ex/jira"
+	// DefaultOAuthGatewayURL is the gateway's root: the connector adds
+	// /ex/jira/{cloudId} (a value already ending in /ex/jira is accepted).
+	DefaultOAuthGatewayURL = "https://api.atlassian.com"
 	// OAuthCallbackPath is where the server receives the OAuth redirect; the
 	// default redirect_url is the public URL with this path.
 	OAuthCallbackPath = "/oauth/callback"
@@ -230,9 +254,12 @@ var DefaultOAuthScopes = []string{
 // Default returns a configuration with every default set and no connections.
 func Default() *Config {
 	return &Config{
-		DataDir:   DefaultDataDir,
-		Log:       Log{Level: "info", Format: "json"},
-		Server:    Server{Addr: DefaultAddr, MaxBodyBytes: DefaultMaxBodyBytes},
+		DataDir: DefaultDataDir,
+		Log:     Log{Level: "info", Format: "json"},
+		Server: Server{Addr: DefaultAddr, MaxBodyBytes: DefaultMaxBodyBytes,
+			ReadHeaderTimeout: DefaultReadHeaderTimeout, ReadTimeout: DefaultReadTimeout,
+			WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
+			UnauthenticatedRequestsPerSecond: DefaultUnauthenticatedRate, UnauthenticatedBurst: DefaultUnauthenticatedBurst},
 		Approvals: Approvals{Expiry: DefaultApprovalExpiry, Sandbox: true, DefaultExecutor: ExecutorSandbox},
 	}
 }

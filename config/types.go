@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -104,6 +105,33 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	}
 	*b = v
 	return nil
+}
+
+// TrustedProxyPrefixes parses server.trusted_proxies (validated: every entry
+// is an IP or a CIDR).
+func (s Server) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range s.TrustedProxies {
+		if p, err := parseProxy(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseProxy reads "10.0.0.0/8", "192.0.2.1" or "::1" as a prefix.
+func parseProxy(v string) (netip.Prefix, error) {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // EncryptionKeyBytes decodes server.encryption_key: 32 bytes given as hex

@@ -195,6 +195,25 @@ func (s *Server) validate(v *validator) {
 			v.add("server.encryption_key", "%v", err)
 		}
 	}
+	// A zero deadline would mean none at all, which is what they prevent.
+	v.duration("server.read_header_timeout", s.ReadHeaderTimeout, 100*time.Millisecond, 10*time.Minute, false)
+	v.duration("server.read_timeout", s.ReadTimeout, 100*time.Millisecond, 24*time.Hour, false)
+	v.duration("server.write_timeout", s.WriteTimeout, 100*time.Millisecond, 24*time.Hour, false)
+	v.duration("server.idle_timeout", s.IdleTimeout, 100*time.Millisecond, 24*time.Hour, false)
+	if s.ReadHeaderTimeout > s.ReadTimeout && s.ReadTimeout > 0 {
+		v.add("server.read_header_timeout", "%s is longer than server.read_timeout (%s), which also covers the headers", s.ReadHeaderTimeout, s.ReadTimeout)
+	}
+	if !(s.UnauthenticatedRequestsPerSecond > 0) || s.UnauthenticatedRequestsPerSecond > 100000 {
+		v.add("server.unauthenticated_requests_per_second", "%v is not above 0 (and at most 100000)", s.UnauthenticatedRequestsPerSecond)
+	}
+	if s.UnauthenticatedBurst < 1 || s.UnauthenticatedBurst > 1000000 {
+		v.add("server.unauthenticated_burst", "%d is not between 1 and 1000000", s.UnauthenticatedBurst)
+	}
+	for i, p := range s.TrustedProxies {
+		if _, err := parseProxy(p); err != nil {
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR such as 10.0.0.0/8", clip(p))
+		}
+	}
 }
 
 func (c *Connection) validate(v *validator, path string) {

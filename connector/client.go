@@ -258,7 +258,7 @@ func (c *Client) api(ctx context.Context) (*jira.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		base = strings.TrimRight(c.opts.Auth.OAuth.apiGatewayURL(), "/") + "/ex/jira/" + url.PathEscape(id)
+		base = gatewayBase(c.opts.Auth.OAuth.apiGatewayURL(), id)
 	}
 	jc, err := jira.NewClient(c.http, base+"/")
 	if err != nil {
@@ -269,6 +269,15 @@ func (c *Client) api(ctx context.Context) (*jira.Client, error) {
 		c.host = u.Host
 	}
 	return jc, nil
+}
+
+// gatewayBase is the API base of an OAuth connection: {gateway}/ex/jira/{cloudId}.
+// A gateway URL given with its /ex/jira already (as api.atlassian.com's
+// documentation writes it) is not doubled.
+func gatewayBase(gateway, cloudID string) string {
+	g := strings.TrimRight(gateway, "/")
+	g = strings.TrimSuffix(g, "/ex/jira")
+	return g + "/ex/jira/" + url.PathEscape(cloudID)
 }
 
 // call is one API operation: its template name for logs and metrics, and

@@ -95,6 +95,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Logger: logger, Registry: reg,
 		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL,
 		Runbook: rb.svc, Audit: rb.chain,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout,
+		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
+		UnauthRate: cfg.Server.UnauthenticatedRequestsPerSecond, UnauthBurst: cfg.Server.UnauthenticatedBurst,
+		TrustedProxies: cfg.Server.TrustedProxyPrefixes(),
 		Ready: func(ctx context.Context) error {
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
@@ -265,6 +269,7 @@ func apiConnection(cc config.Connection, env *syncEnv, logger *slog.Logger) (api
 			AuthURL: a.AuthURL, TokenURL: a.TokenURL, ResourcesURL: a.ResourcesURL, APIGatewayURL: a.APIGatewayURL,
 		}
 		c.OAuthClientSecret = a.ClientSecret.Value()
+		c.OAuthClientID = a.ClientID
 		c.Webhooks = client
 	}
 	return c, nil

@@ -15,9 +15,9 @@ package jirasim
 //     documents that webhooks registered through /rest/api/3/webhook by OAuth
 //     2.0 apps carry a JWT in a bearer Authorization header, signed (HS256) with
 //     the app's client secret ("Webhooks: authentication for OAuth 2.0 apps").
-//     The claim set is not documented, so the simulator sends a small one —
-//     iss (site URL), aud (client id), iat, exp (iat+5 min) — and receivers
-//     should verify only the signature and exp. The brief suggested
+//     The claim set is not documented, so the simulator sends Atlassian
+//     Connect's: iss (site URL), aud (client id), iat, exp (iat+5 min) and
+//     qsh (the query string hash of the POST to the registered URL). The brief suggested
 //     "Authorization: JWT …"; we follow the documented Bearer scheme instead.
 
 import (
@@ -138,7 +138,8 @@ func (q *webhookQueue) send(d delivery) bool {
 		}
 		if d.dynamic {
 			req.Header.Set("Authorization", "Bearer "+signJWT(d.clientSecret, map[string]any{
-				"iss": d.siteURL, "aud": d.clientID, "iat": time.Now().Unix(), "exp": time.Now().Add(5 * time.Minute).Unix()}))
+				"iss": d.siteURL, "aud": d.clientID, "iat": time.Now().Unix(), "exp": time.Now().Add(5 * time.Minute).Unix(),
+				"qsh": QueryStringHash(http.MethodPost, req.URL)}))
 		} else if d.secret != "" {
 			req.Header.Set("X-Hub-Signature", "sha256="+HubSignature(d.secret, d.body))
 		}
@@ -152,6 +153,44 @@ func (q *webhookQueue) send(d delivery) bool {
 		}
 	}
 	return false
+}
+
+// QueryStringHash is Atlassian's qsh claim for a request to u: the hex
+// SHA-256 of "METHOD&path&query", the path without a trailing slash (and its
+// '&' as %26), the query without jwt, sorted by key, each key's values sorted
+// and joined with ',', keys and values percent-encoded as RFC 3986 says.
+func QueryStringHash(method string, u *url.URL) string {
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	for len(path) > 1 && strings.HasSuffix(path, "/") {
+		path = path[:len(path)-1]
+	}
+	path = strings.ReplaceAll(path, "&", "%26")
+	q := u.Query()
+	delete(q, "jwt")
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var pairs []string
+	for _, k := range keys {
+		vals := make([]string, 0, len(q[k]))
+		for _, v := range q[k] {
+			vals = append(vals, pctEncode(v))
+		}
+		slices.Sort(vals)
+		pairs = append(pairs, pctEncode(k)+"="+strings.Join(vals, ","))
+	}
+	sum := sha256.Sum256([]byte(strings.ToUpper(method) + "&" + path + "&" + strings.Join(pairs, "&")))
+	return hex.EncodeToString(sum[:])
+}
+
+// pctEncode escapes all but RFC 3986's unreserved characters (a space is %20).
+func pctEncode(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
 // HubSignature is the hex HMAC-SHA256 of body keyed with secret, as sent in
