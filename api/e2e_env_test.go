@@ -61,6 +61,7 @@ type envOptions struct {
 	maxBody  int64
 	oauth    bool // add the OAuth connection
 	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+	self     *connector.Identity // the acme connection's own identity (default: the sim's admin account id)
 }
 
 var (
@@ -136,9 +137,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 	go func() { defer close(engDone); _ = eng.Run(ctx) }()
 
 	adminID := sim.World().AdminAccountID()
+	self := connector.Identity{AccountID: adminID}
+	if o.self != nil {
+		self = *o.self
+	}
 	apiConns := []api.Connection{{
 		Name: connName, Kind: "cloud", URL: hs.URL, Auth: "api_token", WebhookSecret: webhookSecret,
-		Account:   func(context.Context) (string, error) { return adminID, nil },
+		Account:   func(context.Context) (connector.Identity, error) { return self, nil },
 		SetPaused: func(p bool) { _ = eng.SetPaused(connName, p) },
 	}}
 	if o.oauth {
@@ -150,7 +155,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		apiConns = append(apiConns, api.Connection{
 			Name: oauthConnName, Kind: "cloud", URL: hs.URL, Auth: "oauth",
 			OAuth: oauthCfg, OAuthClientSecret: jirasim.DefaultOAuthClientSecret, Webhooks: oc,
-			Account:   func(context.Context) (string, error) { return adminID, nil },
+			Account:   func(context.Context) (connector.Identity, error) { return connector.Identity{AccountID: adminID}, nil },
 			SetPaused: func(p bool) { _ = eng.SetPaused(oauthConnName, p) },
 		})
 	}

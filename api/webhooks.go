@@ -16,47 +16,12 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/connector"
 	syncer "switchyard/sync"
 )
 
 // deliveryTTL outlasts Jira's retry window, so a late repeat is still a repeat.
 const deliveryTTL = 7 * 24 * time.Hour
-
-// webhookEvent is the part of a Jira webhook payload the receiver reads.
-type webhookEvent struct {
-	WebhookEvent string `json:"webhookEvent"`
-	User         *struct {
-		AccountID string `json:"accountId"`
-	} `json:"user"`
-	Issue *struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	} `json:"issue"`
-	Comment *struct {
-		Author *struct {
-			AccountID string `json:"accountId"`
-		} `json:"author"`
-		UpdateAuthor *struct {
-			AccountID string `json:"accountId"`
-		} `json:"updateAuthor"`
-	} `json:"comment"`
-}
-
-// actor is the account that caused the event.
-func (e *webhookEvent) actor() string {
-	if e.User != nil && e.User.AccountID != "" {
-		return e.User.AccountID
-	}
-	if e.Comment != nil {
-		if e.Comment.UpdateAuthor != nil && e.Comment.UpdateAuthor.AccountID != "" {
-			return e.Comment.UpdateAuthor.AccountID
-		}
-		if e.Comment.Author != nil {
-			return e.Comment.Author.AccountID
-		}
-	}
-	return ""
-}
 
 // webhookAck is the receiver's answer.
 type webhookAck struct {
@@ -101,9 +66,9 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.webhooks.WithLabelValues(c.Name, "rejected").Inc()
 		return err
 	}
-	var ev webhookEvent
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return switchyard.Errorf(switchyard.ErrInvalid, "malformed webhook JSON: %v", err)
+	ev, err := connector.ParseWebhook(body)
+	if err != nil {
+		return err
 	}
 	ack := func(status, reason string) error {
 		s.metrics.webhooks.WithLabelValues(c.Name, status).Inc()
@@ -127,19 +92,20 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		return ack("ignored", "connection is disconnected")
 	}
 	if c.Account != nil {
-		if actor := ev.actor(); actor != "" {
+		if !ev.Actor.Empty() {
+			// Matched by account id (Cloud) or user key / name (Data Center).
 			self, err := c.Account(r.Context())
 			if err != nil {
 				s.logger.Warn("cannot tell the integration's own account; processing the event", "connection", c.Name, "err", err)
-			} else if actor == self {
+			} else if ev.Actor.Matches(self) {
 				return ack("ignored", "caused by the integration's own account")
 			}
 		}
 	}
-	if ev.Issue == nil || (ev.Issue.ID == "" && ev.Issue.Key == "") {
-		return ack("ignored", "event "+ev.WebhookEvent+" names no issue")
+	if !ev.NamesIssue() {
+		return ack("ignored", "event "+ev.Event+" names no issue")
 	}
-	job := webhookJob{conn: c.Name, issueID: ev.Issue.ID, issueKey: ev.Issue.Key, delete: ev.WebhookEvent == "jira:issue_deleted"}
+	job := webhookJob{conn: c.Name, issueID: ev.IssueID, issueKey: ev.IssueKey, delete: ev.Event == "jira:issue_deleted"}
 	switch s.hooks.push(job) {
 	case pushQueued:
 		return ack("queued", "")
