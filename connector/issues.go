@@ -231,7 +231,14 @@ func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
 	}
 	if f.Comment != nil {
 		is.CommentTotal = f.Comment.Total
+		html := renderedComments(ij.RenderedFields["comment"])
 		for _, cj := range f.Comment.Comments {
+			if cj.RenderedBody == "" {
+				// Data Center: the embedded comment's body is wiki source;
+				// its rendered HTML sits in renderedFields. Converting that
+				// gives the same text Comments produces from renderedBody.
+				cj.RenderedBody = html[string(cj.ID)]
+			}
 			cm, err := c.comment(cj, is.ID, opts)
 			if err != nil {
 				return switchyard.Issue{}, fmt.Errorf("issue %s: %w", ij.Key, err)
@@ -261,6 +268,32 @@ func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
 		}
 	}
 	return is, nil
+}
+
+// renderedComments maps comment id to rendered HTML body, read from
+// renderedFields.comment (Data Center, expand=renderedFields); a shape it
+// does not know gives none.
+func renderedComments(raw json.RawMessage) map[string]string {
+	if isNull(raw) {
+		return nil
+	}
+	var rc struct {
+		Comments []struct {
+			ID   json64          `json:"id"`
+			Body json.RawMessage `json:"body"`
+		} `json:"comments"`
+	}
+	if json.Unmarshal(raw, &rc) != nil {
+		return nil
+	}
+	out := make(map[string]string, len(rc.Comments))
+	for _, c := range rc.Comments {
+		var s string
+		if isJSONString(c.Body) && json.Unmarshal(c.Body, &s) == nil && s != "" {
+			out[string(c.ID)] = s
+		}
+	}
+	return out
 }
 
 // pickerIDs reads a user or group picker field (single or multi) as account
