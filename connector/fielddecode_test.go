@@ -41,6 +41,8 @@ const dcPage = `{"expand":"schema,names","startAt":0,"maxResults":50,"total":3,"
     "maxResults":2,"total":2,"startAt":0}}},
  {"id":"10003","key":"KEEP-3","fields":{
    "summary":"Payroll export","project":{"id":"10100","key":"KEEP"},"security":10001,
+   "assignee":{"self":"https://jira.example.com/jira/rest/api/2/user?username=ops.lead","displayName":"Ops Lead"},
+   "attachment":[{"filename":"export.csv","mimeType":"text/csv","size":99,"created":"2019-03-04T12:00:00.000+0000","content":"https://jira.example.com/jira/secure/attachment/20002/export.csv"}],
    "created":"2019-03-04T12:00:00.000+0000","updated":"2019-03-04T12:00:00.000+0000"}}]}`
 
 // TestFieldByFieldDecode: one issue with fields of unexpected shapes does not
@@ -101,6 +103,10 @@ func TestFieldByFieldDecode(t *testing.T) {
 	if len(bad.Comments) != 1 || bad.Comments[0].ID != "30002" || bad.Comments[0].Visibility == nil ||
 		bad.Comments[0].Visibility.Value != "Developers" || bad.Comments[0].Body != "Tray 2 is empty" {
 		t.Errorf("KEEP-2 comments %+v, want only 30002 restricted to Developers", bad.Comments)
+	}
+	// A user named only by its self URL, an attachment only by its content URL.
+	if sec.Assignee != "ops.lead" || len(sec.Attachments) != 1 || sec.Attachments[0].ID != "20002" {
+		t.Errorf("KEEP-3 assignee %q attachments %+v; want ops.lead and attachment 20002", sec.Assignee, sec.Attachments)
 	}
 	if sec.SecurityLevelID == "" || len(sec.FieldErrors) != 1 || sec.FieldErrors[0].Field != "security" {
 		t.Errorf("KEEP-3 unreadable security: level %q errors %v; want a level that nobody holds and the field recorded",

@@ -173,6 +173,26 @@ type attachmentJSON struct {
 	Author   *userRef `json:"author"`
 }
 
+// idFromContent reads an attachment id from its content URL
+// (/secure/attachment/{id}/{name}, /attachment/content/{id}, or the
+// /attachments/{id} of the Server reference example) for a bean without one.
+func idFromContent(content string) string {
+	u, err := url.Parse(content)
+	if err != nil {
+		return ""
+	}
+	seg := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := len(seg) - 2; i >= 0; i-- {
+		switch seg[i] {
+		case "attachment", "attachments", "content":
+			if _, err := strconv.ParseInt(seg[i+1], 10, 64); err == nil {
+				return seg[i+1]
+			}
+		}
+	}
+	return ""
+}
+
 func (a attachmentJSON) attachment(issueID string) switchyard.Attachment {
 	return switchyard.Attachment{ID: string(a.ID), IssueID: issueID, Filename: a.Filename, MimeType: a.MimeType,
 		Size: a.Size, Created: a.Created.T(), ContentURL: a.Content}
@@ -302,7 +322,11 @@ func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
 	dec("attachment", &rawAtts)
 	for i, r := range rawAtts {
 		var a attachmentJSON
-		if err := json.Unmarshal(r, &a); err != nil || a.ID == "" {
+		err := json.Unmarshal(r, &a)
+		if err == nil && a.ID == "" {
+			a.ID = json64(idFromContent(a.Content))
+		}
+		if err != nil || a.ID == "" {
 			if err == nil {
 				err = errors.New("no attachment id")
 			}

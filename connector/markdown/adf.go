@@ -78,7 +78,7 @@ var blockTypes = map[string]bool{
 	"expand": true, "nestedExpand": true, "taskList": true, "taskItem": true,
 	"decisionList": true, "decisionItem": true, "extension": true, "bodiedExtension": true,
 	"multiBodiedExtension": true, "extensionFrame": true, "layoutSection": true,
-	"layoutColumn": true, "caption": true,
+	"layoutColumn": true, "caption": true, "applicationCard": true,
 }
 
 // isInline says whether a node belongs inside a paragraph. Unknown nodes are
@@ -192,6 +192,8 @@ func (r *renderer) block(n node) string {
 		return r.mediaBlock(n)
 	case "blockCard", "embedCard":
 		return cardLink(n)
+	case "applicationCard":
+		return r.atom(n)
 	case "expand", "nestedExpand":
 		body := r.blocks(n.Content)
 		if title := attrString(n.Attrs, "title"); title != "" {
