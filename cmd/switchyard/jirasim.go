@@ -24,7 +24,7 @@ func init() {
 }
 
 func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("jirasim", "--addr HOST:PORT [--seed N] [--projects P] [--issues I] [--mode cloud|datacenter] [--latency D] [--rate-limit RPS] [--fault-rate F] [--admin-email E] [--admin-token T]", stderr)
+	fs := newFlagSet("jirasim", "--addr HOST:PORT [--seed N] [--projects P] [--issues I] [--mode cloud|datacenter] [--latency D] [--rate-limit RPS] [--fault-rate F] [--admin-email E] [--admin-token T] [--replay DIR [--replay-fallback simulator|404]]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address HOST:PORT (port 0 picks a free port)")
 	seed := fs.Int64("seed", 1, "seed of the generated world (same seed, same world)")
 	projects := fs.Int("projects", 4, "number of projects to generate")
@@ -35,6 +35,8 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	faultRate := fs.Float64("fault-rate", 0, "share of API requests that fail on purpose, 0..1 (5xx, resets, truncated bodies)")
 	adminEmail := fs.String("admin-email", "admin@example.com", "email of the admin account (Basic auth user)")
 	adminToken := fs.String("admin-token", jirasim.DefaultAdminToken, "admin API token (Basic auth password) and Data Center PAT")
+	replayDir := fs.String("replay", "", "answer from the recorded responses in DIR (a replay.json manifest, or files DIR/METHOD/path.json) where it has them")
+	replayFallback := fs.String("replay-fallback", "simulator", "with --replay, who answers what DIR has no recording for: simulator | 404")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -46,6 +48,15 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if *replayFallback != "simulator" && *replayFallback != "404" {
+		return fmt.Errorf("--replay-fallback %q: must be simulator or 404", *replayFallback)
+	}
+	var replay *jirasim.Replay
+	if *replayDir != "" {
+		if replay, err = jirasim.LoadReplay(*replayDir); err != nil {
+			return fmt.Errorf("--replay %q: %w", *replayDir, err)
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", *addr, err)
@@ -53,9 +64,20 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	srv := jirasim.New(o)
 	base := "http://" + ln.Addr().String()
 	srv.SetBaseURL(base)
+	var handler http.Handler = srv
+	if replay != nil {
+		replay.SetBaseURL(base)
+		var fallback http.Handler = srv
+		if *replayFallback == "404" {
+			fallback = nil
+		}
+		handler = replay.Handler(fallback)
+		fmt.Fprintf(stdout, "Replaying %d recorded responses from %s; the rest: %s. Unrecorded requests: %s/_replay\n",
+			replay.Len(), *replayDir, map[bool]string{true: "404", false: "the generated simulator"}[fallback == nil], base)
+	}
 	printJirasimBanner(stdout, srv, base)
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
