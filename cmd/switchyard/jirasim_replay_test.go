@@ -83,6 +83,7 @@ connections:
 	if code := run(ctx, []string{"sync", "--config", cfg, "--no-progress"}, &out, &errb); code != 0 {
 		t.Fatalf("sync exit %d\n%s\n%s\nunrecorded: %v", code, out.String(), errb.String(), replayStats(t, base).Misses)
 	}
+	t.Logf("sync:\n%s", out.String())
 	if !strings.Contains(out.String(), "issues 2 (") {
 		t.Errorf("sync summary:\n%s", out.String())
 	}
