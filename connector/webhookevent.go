@@ -76,52 +76,60 @@ func (u *hookUser) identity() Identity {
 	return id
 }
 
-// ParseWebhook reads a webhook delivery. Only the fields the receiver needs
-// are decoded, each leniently (Jira Server sends ids as strings or numbers),
-// so an unexpected shape elsewhere in the payload does not reject it.
+// ParseWebhook reads a webhook delivery. Only a body that is not a JSON
+// object is an error; each field the receiver needs is decoded on its own
+// and leniently (Jira Server sends some ids as numbers), so an unexpected
+// shape anywhere else does not reject the delivery.
 func ParseWebhook(body []byte) (WebhookEvent, error) {
-	var raw struct {
-		WebhookEvent string          `json:"webhookEvent"`
-		Timestamp    json.RawMessage `json:"timestamp"`
-		User         *hookUser       `json:"user"`
-		Issue        *struct {
-			ID  json64 `json:"id"`
-			Key string `json:"key"`
-		} `json:"issue"`
-		Comment *struct {
-			ID           json64    `json:"id"`
-			Self         string    `json:"self"`
-			Author       *hookUser `json:"author"`
-			UpdateAuthor *hookUser `json:"updateAuthor"`
-		} `json:"comment"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
 		return WebhookEvent{}, switchyard.Errorf(switchyard.ErrInvalid, "malformed webhook JSON: %v", err)
 	}
-	ev := WebhookEvent{Event: raw.WebhookEvent}
+	var ev WebhookEvent
+	json.Unmarshal(top["webhookEvent"], &ev.Event)
 	var ms int64
-	if json.Unmarshal(raw.Timestamp, &ms) == nil && ms > 0 {
+	if json.Unmarshal(top["timestamp"], &ms) == nil && ms > 0 {
 		ev.Timestamp = time.UnixMilli(ms).UTC()
 	}
-	if raw.Issue != nil {
-		ev.IssueID, ev.IssueKey = string(raw.Issue.ID), raw.Issue.Key
+	var issue map[string]json.RawMessage
+	if json.Unmarshal(top["issue"], &issue) == nil {
+		var id json64
+		if json.Unmarshal(issue["id"], &id) == nil {
+			ev.IssueID = string(id)
+		}
+		json.Unmarshal(issue["key"], &ev.IssueKey)
 	}
-	ev.Actor = raw.User.identity()
-	if c := raw.Comment; c != nil {
-		ev.CommentID = string(c.ID)
+	ev.Actor = hookIdentity(top["user"])
+	var comment map[string]json.RawMessage
+	if json.Unmarshal(top["comment"], &comment) == nil && comment != nil {
+		var id json64
+		if json.Unmarshal(comment["id"], &id) == nil {
+			ev.CommentID = string(id)
+		}
 		if !ev.NamesIssue() {
 			// Jira Server 7 comment events carry no issue object; the
 			// comment's self URL is …/rest/api/2/issue/{issueId}/comment/{id}.
-			ev.IssueID = issueFromCommentSelf(c.Self)
+			var self string
+			json.Unmarshal(comment["self"], &self)
+			ev.IssueID = issueFromCommentSelf(self)
 		}
 		if ev.Actor.Empty() {
-			ev.Actor = c.UpdateAuthor.identity()
+			ev.Actor = hookIdentity(comment["updateAuthor"])
 		}
 		if ev.Actor.Empty() {
-			ev.Actor = c.Author.identity()
+			ev.Actor = hookIdentity(comment["author"])
 		}
 	}
 	return ev, nil
+}
+
+// hookIdentity reads a user object of a delivery; any other shape is nobody.
+func hookIdentity(raw json.RawMessage) Identity {
+	var u hookUser
+	if isNull(raw) || json.Unmarshal(raw, &u) != nil {
+		return Identity{}
+	}
+	return u.identity()
 }
 
 // issueFromCommentSelf returns the issue id or key in a comment's self URL,
