@@ -62,7 +62,7 @@ func startJirasim(t *testing.T, args ...string) (base, banner string) {
 // them with nothing else answering (--replay-fallback 404).
 func TestJirasimReplaySync(t *testing.T) {
 	base, banner := startJirasim(t, "--mode", "datacenter", "--replay", "testdata/replay-dc", "--replay-fallback", "404")
-	if !strings.Contains(banner, "Replaying 18 recorded responses") || !strings.Contains(banner, "the rest: 404") {
+	if !strings.Contains(banner, "Replaying 19 recorded responses") || !strings.Contains(banner, "the rest: 404") {
 		t.Fatalf("banner does not describe the replay:\n%s", banner)
 	}
 	dir := t.TempDir()
