@@ -26,6 +26,7 @@ func init() {
 func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("jirasim", "--addr HOST:PORT [--seed N] [--projects P] [--issues I] [--mode cloud|datacenter] [--latency D] [--rate-limit RPS] [--fault-rate F] [--admin-email E] [--admin-token T] [--replay DIR [--replay-fallback simulator|404]]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address HOST:PORT (port 0 picks a free port)")
+	rf := addReplayFlags(fs)
 	seed := fs.Int64("seed", 1, "seed of the generated world (same seed, same world)")
 	projects := fs.Int("projects", 4, "number of projects to generate")
 	issues := fs.Int("issues", 200, "number of issues to generate")
@@ -35,8 +36,6 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	faultRate := fs.Float64("fault-rate", 0, "share of API requests that fail on purpose, 0..1 (5xx, resets, truncated bodies)")
 	adminEmail := fs.String("admin-email", "admin@example.com", "email of the admin account (Basic auth user)")
 	adminToken := fs.String("admin-token", jirasim.DefaultAdminToken, "admin API token (Basic auth password) and Data Center PAT")
-	replayDir := fs.String("replay", "", "answer from the recorded responses in DIR (a replay.json manifest, or files DIR/METHOD/path.json) where it has them")
-	replayFallback := fs.String("replay-fallback", "simulator", "with --replay, who answers what DIR has no recording for: simulator | 404")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -44,18 +43,13 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q (jirasim takes only flags)", pos[0])
 	}
-	o, err := jirasimOptions(*seed, *projects, *issues, *mode, *latency, *rateLimit, *faultRate, *adminEmail, *adminToken)
+	replay, err := rf.load()
 	if err != nil {
 		return err
 	}
-	if *replayFallback != "simulator" && *replayFallback != "404" {
-		return fmt.Errorf("--replay-fallback %q: must be simulator or 404", *replayFallback)
-	}
-	var replay *jirasim.Replay
-	if *replayDir != "" {
-		if replay, err = jirasim.LoadReplay(*replayDir); err != nil {
-			return fmt.Errorf("--replay %q: %w", *replayDir, err)
-		}
+	o, err := jirasimOptions(*seed, *projects, *issues, *mode, *latency, *rateLimit, *faultRate, *adminEmail, *adminToken)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -64,17 +58,7 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	srv := jirasim.New(o)
 	base := "http://" + ln.Addr().String()
 	srv.SetBaseURL(base)
-	var handler http.Handler = srv
-	if replay != nil {
-		replay.SetBaseURL(base)
-		var fallback http.Handler = srv
-		if *replayFallback == "404" {
-			fallback = nil
-		}
-		handler = replay.Handler(fallback)
-		fmt.Fprintf(stdout, "Replaying %d recorded responses from %s; the rest: %s. Unrecorded requests: %s/_replay\n",
-			replay.Len(), *replayDir, map[bool]string{true: "404", false: "the generated simulator"}[fallback == nil], base)
-	}
+	handler := rf.handler(replay, srv, base, stdout)
 	printJirasimBanner(stdout, srv, base)
 
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
