@@ -56,12 +56,14 @@ type env struct {
 }
 
 type envOptions struct {
+	// self is the acme connection's own identity (default: the sim's admin account id).
+	self *connector.Identity
+
 	keyRate  float64
 	keyBurst int
 	maxBody  int64
-	oauth    bool                // add the OAuth connection
-	runbook  bool                // add the runbook service and audit chain (see e2e_runbook_env_test.go)
-	self     *connector.Identity // the acme connection's own identity (default: the sim's admin account id)
+	oauth    bool // add the OAuth connection
+	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
 }
 
 var (

@@ -23,6 +23,28 @@ import (
 // deliveryTTL outlasts Jira's retry window, so a late repeat is still a repeat.
 const deliveryTTL = 7 * 24 * time.Hour
 
+// webhookEvent is the part of a Jira webhook payload the receiver reads;
+// connector.ParseWebhook reads it from every shape Jira sends (Server 7
+// comment events name their issue only in comment.self, Data Center users
+// have a key and name instead of an account id).
+type webhookEvent struct {
+	WebhookEvent string
+	Issue        *struct{ ID, Key string }
+	actor        connector.Identity // who caused the event
+}
+
+func (e *webhookEvent) parse(body []byte) error {
+	ev, err := connector.ParseWebhook(body)
+	if err != nil {
+		return err
+	}
+	e.WebhookEvent, e.actor = ev.Event, ev.Actor
+	if ev.NamesIssue() {
+		e.Issue = &struct{ ID, Key string }{ev.IssueID, ev.IssueKey}
+	}
+	return nil
+}
+
 // webhookAck is the receiver's answer.
 type webhookAck struct {
 	Status string `json:"status"` // queued | duplicate | ignored | sync_queued
@@ -66,8 +88,8 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.webhooks.WithLabelValues(c.Name, "rejected").Inc()
 		return err
 	}
-	ev, err := connector.ParseWebhook(body)
-	if err != nil {
+	var ev webhookEvent
+	if err := ev.parse(body); err != nil {
 		return err
 	}
 	ack := func(status, reason string) error {
@@ -92,20 +114,20 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		return ack("ignored", "connection is disconnected")
 	}
 	if c.Account != nil {
-		if !ev.Actor.Empty() {
-			// Matched by account id (Cloud) or user key / name (Data Center).
+		if actor := ev.actor; !actor.Empty() {
+			// By account id (Cloud), or by user key or name (Data Center).
 			self, err := c.Account(r.Context())
 			if err != nil {
 				s.logger.Warn("cannot tell the integration's own account; processing the event", "connection", c.Name, "err", err)
-			} else if ev.Actor.Matches(self) {
+			} else if actor.Matches(self) {
 				return ack("ignored", "caused by the integration's own account")
 			}
 		}
 	}
-	if !ev.NamesIssue() {
-		return ack("ignored", "event "+ev.Event+" names no issue")
+	if ev.Issue == nil || (ev.Issue.ID == "" && ev.Issue.Key == "") {
+		return ack("ignored", "event "+ev.WebhookEvent+" names no issue")
 	}
-	job := webhookJob{conn: c.Name, issueID: ev.IssueID, issueKey: ev.IssueKey, delete: ev.Event == "jira:issue_deleted"}
+	job := webhookJob{conn: c.Name, issueID: ev.Issue.ID, issueKey: ev.Issue.Key, delete: ev.WebhookEvent == "jira:issue_deleted"}
 	switch s.hooks.push(job) {
 	case pushQueued:
 		return ack("queued", "")
