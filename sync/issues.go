@@ -334,8 +334,7 @@ func (s *session) commit(ctx context.Context, projectID string, issues []switchy
 				is.ProjectID = projectID
 			}
 			if len(is.FieldErrors) > 0 {
-				s.e.log.Warn("issue kept with fields Jira sent in an unexpected shape", "connection", s.c.Name,
-					"issue", is.Key, "fields", fieldNames(is.FieldErrors), "first_error", is.FieldErrors[0].Error)
+				s.fieldWarning(is)
 			}
 		}
 		t0 := time.Now()
@@ -424,6 +423,29 @@ func (s *session) projectIssuesDC(ctx context.Context, p switchyard.Project, cla
 				p.Key, dcWindowLimit, time.UnixMilli(last).UTC().Format(time.RFC3339Nano))
 		}
 		from = last
+	}
+}
+
+// maxFieldWarnings bounds the run warnings about unreadable fields; the
+// rest are logged only (each issue keeps its own fieldErrors).
+const maxFieldWarnings = 10
+
+// fieldWarning reports an issue kept without fields Jira sent in an
+// unexpected shape: in the run's warnings (sync status) and the log.
+func (s *session) fieldWarning(is *switchyard.Issue) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.fieldWarnings++
+	switch {
+	case s.fieldWarnings <= maxFieldWarnings:
+		s.warn("issue %s kept without fields of an unexpected shape: %s (%s)", is.Key,
+			strings.Join(fieldNames(is.FieldErrors), ", "), is.FieldErrors[0].Error)
+	case s.fieldWarnings == maxFieldWarnings+1:
+		s.warn("more issues kept without fields of an unexpected shape; their fieldErrors are stored with them")
+		fallthrough
+	default:
+		s.e.log.Warn("issue kept with fields Jira sent in an unexpected shape", "connection", s.c.Name,
+			"issue", is.Key, "fields", fieldNames(is.FieldErrors), "first_error", is.FieldErrors[0].Error)
 	}
 }
 

@@ -85,6 +85,7 @@ type session struct {
 	statsMu  sync.Mutex       // guards run counters updated by workers
 
 	auditForbidden bool
+	fieldWarnings  int      // issues with unreadable fields warned about this run (under statsMu)
 	pre            prefetch // identity requests in flight
 	audit          *promise[auditRead]
 

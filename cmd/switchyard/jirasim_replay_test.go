@@ -111,6 +111,13 @@ connections:
 		t.Errorf("OPS-8: field errors %v, summary %q; want the priority recorded and the rest kept", bad.FieldErrors, bad.Summary)
 	}
 	db.Close()
+	out.Reset()
+	if code := run(ctx, []string{"status", "--config", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("status exit %d\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "issue OPS-8 kept without fields of an unexpected shape: priority") {
+		t.Errorf("status does not name the issue kept without its priority:\n%s", out.String())
+	}
 
 	// Permissions from the recorded scheme: Tobias (Users role) sees the
 	// issue but not the it-staff comment; Maria (it-staff, Administrators) sees both.
