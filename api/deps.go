@@ -71,10 +71,13 @@ type Connection struct {
 	// Filters are the configured sync filters (PUT /api/v1/sync/filters
 	// overrides them).
 	Filters switchyard.SyncFilters
-	// Account returns the identity the integration acts as (account id on
-	// Cloud, user key and name on Data Center), so that events it caused
-	// itself are ignored (no echo). nil: no echo detection.
-	Account func(ctx context.Context) (connector.Identity, error)
+	// Account returns the account id the integration acts as, so that events
+	// it caused itself are ignored (no echo). nil: no echo detection.
+	Account func(ctx context.Context) (string, error)
+	// Self, when set, replaces Account: the integration's whole identity
+	// (account id on Cloud, user key and name on Data Center, whose events
+	// name users that way).
+	Self func(ctx context.Context) (connector.Identity, error)
 	// Webhooks registers and refreshes dynamic webhooks (OAuth connections).
 	Webhooks WebhookRegistrar
 	// SetPaused stops (true) or resumes (false) the connection's syncing;

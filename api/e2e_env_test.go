@@ -139,15 +139,15 @@ func newEnv(t *testing.T, o envOptions) *env {
 	go func() { defer close(engDone); _ = eng.Run(ctx) }()
 
 	adminID := sim.World().AdminAccountID()
-	self := connector.Identity{AccountID: adminID}
-	if o.self != nil {
-		self = *o.self
-	}
 	apiConns := []api.Connection{{
 		Name: connName, Kind: "cloud", URL: hs.URL, Auth: "api_token", WebhookSecret: webhookSecret,
-		Account:   func(context.Context) (connector.Identity, error) { return self, nil },
+		Account:   func(context.Context) (string, error) { return adminID, nil },
 		SetPaused: func(p bool) { _ = eng.SetPaused(connName, p) },
 	}}
+	if o.self != nil {
+		self := *o.self
+		apiConns[0].Self = func(context.Context) (connector.Identity, error) { return self, nil }
+	}
 	if o.oauth {
 		// The server's own client for the OAuth connection: dynamic webhooks.
 		oc, err := connector.New(connector.Options{Name: oauthConnName, BaseURL: hs.URL, Auth: connector.OAuthAuth(oauthCfg, tokens{db}), RequestsPerSecond: 100})
@@ -157,7 +157,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		apiConns = append(apiConns, api.Connection{
 			Name: oauthConnName, Kind: "cloud", URL: hs.URL, Auth: "oauth",
 			OAuth: oauthCfg, OAuthClientSecret: jirasim.DefaultOAuthClientSecret, Webhooks: oc,
-			Account:   func(context.Context) (connector.Identity, error) { return connector.Identity{AccountID: adminID}, nil },
+			Account:   func(context.Context) (string, error) { return adminID, nil },
 			SetPaused: func(p bool) { _ = eng.SetPaused(oauthConnName, p) },
 		})
 	}

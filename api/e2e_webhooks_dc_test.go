@@ -60,7 +60,7 @@ func TestE2EDataCenterWebhooks(t *testing.T) {
 	srv, err := api.New(api.Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), KeyRate: 1000, KeyBurst: 1000,
 		Store: db, Index: idx, Engine: eng, Connections: []api.Connection{{
 			Name: conn, Kind: "datacenter", URL: hs.URL, Auth: "pat", WebhookSecret: webhookSecret,
-			Account: func(context.Context) (connector.Identity, error) { return connector.Identity{Key: admin}, nil },
+			Self: func(context.Context) (connector.Identity, error) { return connector.Identity{Key: admin}, nil },
 		}}})
 	if err != nil {
 		t.Fatal(err)

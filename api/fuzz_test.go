@@ -22,7 +22,6 @@ import (
 	"switchyard/api"
 	"switchyard/audit"
 	"switchyard/classify"
-	"switchyard/connector"
 	"switchyard/runbook"
 	"switchyard/store"
 	syncer "switchyard/sync"
@@ -102,13 +101,9 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 		KeyRate: 1e9, KeyBurst: 1 << 30, MaxBodyBytes: 256 << 10, Logger: slog.New(slog.DiscardHandler),
 		Connections: []api.Connection{{Name: fuzzConn, Kind: "cloud", URL: "http://jira.invalid", Auth: "api_token",
 			WebhookSecret: webhookSecret,
-			Account: func(context.Context) (connector.Identity, error) {
-				return connector.Identity{AccountID: "self-account"}, nil
-			}},
+			Account:       func(context.Context) (string, error) { return "self-account", nil }},
 			{Name: fuzzOAuthConn, Kind: "cloud", URL: "http://jira.invalid", Auth: "oauth", OAuthClientSecret: oauthSecret,
-				Account: func(context.Context) (connector.Identity, error) {
-					return connector.Identity{AccountID: "self-account"}, nil
-				}}},
+				Account: func(context.Context) (string, error) { return "self-account", nil }}},
 	})
 	if err != nil {
 		tb.Fatal(err)

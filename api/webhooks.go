@@ -45,6 +45,15 @@ func (e *webhookEvent) parse(body []byte) error {
 	return nil
 }
 
+// selfIdentity is who the integration is: Self, else Account's account id.
+func (c *Connection) selfIdentity(ctx context.Context) (connector.Identity, error) {
+	if c.Self != nil {
+		return c.Self(ctx)
+	}
+	id, err := c.Account(ctx)
+	return connector.Identity{AccountID: id}, err
+}
+
 // webhookAck is the receiver's answer.
 type webhookAck struct {
 	Status string `json:"status"` // queued | duplicate | ignored | sync_queued
@@ -113,10 +122,10 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 	if off {
 		return ack("ignored", "connection is disconnected")
 	}
-	if c.Account != nil {
+	if c.Account != nil || c.Self != nil {
 		if actor := ev.actor; !actor.Empty() {
 			// By account id (Cloud), or by user key or name (Data Center).
-			self, err := c.Account(r.Context())
+			self, err := c.selfIdentity(r.Context())
 			if err != nil {
 				s.logger.Warn("cannot tell the integration's own account; processing the event", "connection", c.Name, "err", err)
 			} else if actor.Matches(self) {

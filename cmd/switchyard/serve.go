@@ -221,7 +221,7 @@ func apiConnection(cc config.Connection, env *syncEnv, logger *slog.Logger) (api
 	if err != nil {
 		return c, fmt.Errorf("connections[%s]: %w", cc.Name, err)
 	}
-	c.Account = cachedAccount(client)
+	c.Self = cachedAccount(client)
 	if cc.Auth.Type == config.AuthOAuth {
 		a := cc.Auth
 		c.OAuth = &connector.OAuthConfig{
