@@ -33,10 +33,11 @@ type webhookEvent struct {
 	actor        connector.Identity // who caused the event
 }
 
-func (e *webhookEvent) parse(body []byte) error {
+// UnmarshalJSON reads a delivery through connector.ParseWebhook.
+func (e *webhookEvent) UnmarshalJSON(body []byte) error {
 	ev, err := connector.ParseWebhook(body)
 	if err != nil {
-		return err
+		return errors.New("not a JSON object")
 	}
 	e.WebhookEvent, e.actor = ev.Event, ev.Actor
 	if ev.NamesIssue() {
@@ -98,8 +99,8 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var ev webhookEvent
-	if err := ev.parse(body); err != nil {
-		return err
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return switchyard.Errorf(switchyard.ErrInvalid, "malformed webhook JSON: %v", err)
 	}
 	ack := func(status, reason string) error {
 		s.metrics.webhooks.WithLabelValues(c.Name, status).Inc()
