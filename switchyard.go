@@ -117,6 +117,15 @@ type Issue struct {
 	// CommentTotal is the number of comments Jira reports; more than len(Comments)
 	// means the embedded page was capped and the rest must be paged.
 	CommentTotal int `json:"commentTotal,omitempty"`
+	// FieldErrors are the fields Jira sent in a shape the connector could
+	// not read; the rest of the issue was kept.
+	FieldErrors []FieldError `json:"fieldErrors,omitempty"`
+}
+
+// FieldError is one issue field that could not be decoded, and why.
+type FieldError struct {
+	Field string `json:"field"` // e.g. "priority", "comment.comments[2]"
+	Error string `json:"error"`
 }
 
 // Comment is one issue comment. Body is Markdown.

@@ -75,6 +75,10 @@ type Connection struct {
 	// Account returns the account id the integration acts as, so that events
 	// it caused itself are ignored (no echo). nil: no echo detection.
 	Account func(ctx context.Context) (string, error)
+	// Self, when set, replaces Account: the integration's whole identity
+	// (account id on Cloud, user key and name on Data Center, whose events
+	// name users that way).
+	Self func(ctx context.Context) (connector.Identity, error)
 	// Webhooks registers and refreshes dynamic webhooks (OAuth connections).
 	Webhooks WebhookRegistrar
 	// SetPaused stops (true) or resumes (false) the connection's syncing;

@@ -56,6 +56,9 @@ type env struct {
 }
 
 type envOptions struct {
+	// self is the acme connection's own identity (default: the sim's admin account id).
+	self *connector.Identity
+
 	keyRate  float64
 	keyBurst int
 	maxBody  int64
@@ -143,6 +146,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Account:   func(context.Context) (string, error) { return adminID, nil },
 		SetPaused: func(p bool) { _ = eng.SetPaused(connName, p) },
 	}}
+	if o.self != nil {
+		self := *o.self
+		apiConns[0].Self = func(context.Context) (connector.Identity, error) { return self, nil }
+	}
 	if o.oauth {
 		// The server's own client for the OAuth connection: dynamic webhooks.
 		oc, err := connector.New(connector.Options{Name: oauthConnName, BaseURL: hs.URL, Auth: connector.OAuthAuth(oauthCfg, tokens{db}), RequestsPerSecond: 100})

@@ -266,22 +266,36 @@ func liveClaims(claims []byte) bool {
 // non-empty id or key string and whose actor is not the integration itself:
 // the only webhook that may queue a refresh.
 func namesIssue(body []byte) bool {
-	var ev struct {
-		User *struct {
-			AccountID string `json:"accountId"`
-		} `json:"user"`
-		Issue *struct {
-			ID  string `json:"id"`
-			Key string `json:"key"`
-		} `json:"issue"`
-	}
-	if json.Unmarshal(body, &ev) != nil || ev.Issue == nil {
+	// Each part on its own, as Jira's shapes vary: an issue id may be a
+	// string or a number; Jira Server 7 comment events name the issue only
+	// in comment.self.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
 		return false
 	}
-	if ev.User != nil && ev.User.AccountID == "self-account" {
+	var user struct {
+		AccountID string `json:"accountId"`
+	}
+	if json.Unmarshal(top["user"], &user) == nil && user.AccountID == "self-account" {
 		return false
 	}
-	return ev.Issue.ID != "" || ev.Issue.Key != ""
+	var issue map[string]any
+	json.Unmarshal(top["issue"], &issue)
+	switch id := issue["id"].(type) {
+	case string:
+		if id != "" {
+			return true
+		}
+	case float64:
+		return true
+	}
+	if key, _ := issue["key"].(string); key != "" {
+		return true
+	}
+	var comment map[string]any
+	json.Unmarshal(top["comment"], &comment)
+	self, _ := comment["self"].(string)
+	return strings.Contains(self, "/rest/") && strings.Contains(self, "/issue/") && strings.Contains(self, "/comment/")
 }
 
 func FuzzJiraWebhook(f *testing.F) {

@@ -15,46 +15,43 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/connector"
 	syncer "switchyard/sync"
 )
 
 // deliveryTTL outlasts Jira's retry window, so a late repeat is still a repeat.
 const deliveryTTL = 7 * 24 * time.Hour
 
-// webhookEvent is the part of a Jira webhook payload the receiver reads.
+// webhookEvent is the part of a Jira webhook payload the receiver reads;
+// connector.ParseWebhook reads it from every shape Jira sends (Server 7
+// comment events name their issue only in comment.self, Data Center users
+// have a key and name instead of an account id).
 type webhookEvent struct {
-	WebhookEvent string `json:"webhookEvent"`
-	User         *struct {
-		AccountID string `json:"accountId"`
-	} `json:"user"`
-	Issue *struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	} `json:"issue"`
-	Comment *struct {
-		Author *struct {
-			AccountID string `json:"accountId"`
-		} `json:"author"`
-		UpdateAuthor *struct {
-			AccountID string `json:"accountId"`
-		} `json:"updateAuthor"`
-	} `json:"comment"`
+	WebhookEvent string
+	Issue        *struct{ ID, Key string }
+	actor        connector.Identity // who caused the event
 }
 
-// actor is the account that caused the event.
-func (e *webhookEvent) actor() string {
-	if e.User != nil && e.User.AccountID != "" {
-		return e.User.AccountID
+// UnmarshalJSON reads a delivery through connector.ParseWebhook.
+func (e *webhookEvent) UnmarshalJSON(body []byte) error {
+	ev, err := connector.ParseWebhook(body)
+	if err != nil {
+		return errors.New("not a JSON object")
 	}
-	if e.Comment != nil {
-		if e.Comment.UpdateAuthor != nil && e.Comment.UpdateAuthor.AccountID != "" {
-			return e.Comment.UpdateAuthor.AccountID
-		}
-		if e.Comment.Author != nil {
-			return e.Comment.Author.AccountID
-		}
+	e.WebhookEvent, e.actor = ev.Event, ev.Actor
+	if ev.NamesIssue() {
+		e.Issue = &struct{ ID, Key string }{ev.IssueID, ev.IssueKey}
 	}
-	return ""
+	return nil
+}
+
+// selfIdentity is who the integration is: Self, else Account's account id.
+func (c *Connection) selfIdentity(ctx context.Context) (connector.Identity, error) {
+	if c.Self != nil {
+		return c.Self(ctx)
+	}
+	id, err := c.Account(ctx)
+	return connector.Identity{AccountID: id}, err
 }
 
 // webhookAck is the receiver's answer.
@@ -150,12 +147,13 @@ func (s *Server) jiraWebhook(w http.ResponseWriter, r *http.Request) error {
 	if off {
 		return ack("ignored", "connection is disconnected")
 	}
-	if c.Account != nil {
-		if actor := ev.actor(); actor != "" {
-			self, err := c.Account(r.Context())
+	if c.Account != nil || c.Self != nil {
+		if actor := ev.actor; !actor.Empty() {
+			// By account id (Cloud), or by user key or name (Data Center).
+			self, err := c.selfIdentity(r.Context())
 			if err != nil {
 				s.logger.Warn("cannot tell the integration's own account; processing the event", "connection", c.Name, "err", err)
-			} else if actor == self {
+			} else if actor.Matches(self) {
 				return ack("ignored", "caused by the integration's own account")
 			}
 		}

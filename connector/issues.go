@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,45 +87,70 @@ func (c *Client) learnHolder(h switchyard.Holder) {
 }
 
 type issueJSON struct {
-	ID             json64                     `json:"id"`
-	Key            string                     `json:"key"`
-	Fields         json.RawMessage            `json:"fields"`
-	RenderedFields map[string]json.RawMessage `json:"renderedFields"`
+	ID             json64
+	Key            string
+	Fields         json.RawMessage
+	RenderedFields map[string]json.RawMessage
+	// bad are top-level members (id, key, renderedFields) of an unexpected
+	// shape; the issue is still converted from what could be read.
+	bad []switchyard.FieldError
 }
 
-type issueFieldsJSON struct {
-	Summary     string          `json:"summary"`
-	Description json.RawMessage `json:"description"`
-	IssueType   *struct {
-		Name string `json:"name"`
-	} `json:"issuetype"`
-	Status *struct {
-		Name           string `json:"name"`
-		StatusCategory *struct {
-			Key string `json:"key"`
-		} `json:"statusCategory"`
-	} `json:"status"`
-	Priority *struct {
-		Name string `json:"name"`
-	} `json:"priority"`
-	Labels   []string `json:"labels"`
-	Reporter *userRef `json:"reporter"`
-	Assignee *userRef `json:"assignee"`
-	Created  jtime    `json:"created"`
-	Updated  jtime    `json:"updated"`
-	Security *struct {
-		ID json64 `json:"id"`
-	} `json:"security"`
-	Project *struct {
-		ID  json64 `json:"id"`
+// UnmarshalJSON reads an issue bean member by member, so that one member of
+// an unexpected shape does not fail the page the issue is in.
+func (ij *issueJSON) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("issue: %w", err)
+	}
+	for name, dst := range map[string]any{"id": &ij.ID, "key": &ij.Key, "fields": &ij.Fields, "renderedFields": &ij.RenderedFields} {
+		if r, ok := m[name]; ok && !isNull(r) {
+			if err := json.Unmarshal(r, dst); err != nil {
+				ij.bad = append(ij.bad, fieldError(name, r, err))
+			}
+		}
+	}
+	return nil
+}
+
+// fieldError describes a value of an unexpected shape, naming the field and
+// quoting the start of the value.
+func fieldError(field string, raw json.RawMessage, err error) switchyard.FieldError {
+	v := strings.TrimSpace(string(raw))
+	if len(v) > 60 {
+		v = v[:60] + "…"
+	}
+	msg := err.Error()
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		msg = "unexpected " + ute.Value
+		if ute.Field != "" {
+			msg += " at " + ute.Field
+		}
+	}
+	return switchyard.FieldError{Field: field, Error: fmt.Sprintf("%s: %s", msg, v)}
+}
+
+type statusJSON struct {
+	Name           string `json:"name"`
+	StatusCategory *struct {
 		Key string `json:"key"`
-	} `json:"project"`
-	Comment *struct {
-		Comments   []commentJSON `json:"comments"`
-		Total      int           `json:"total"`
-		MaxResults int           `json:"maxResults"`
-	} `json:"comment"`
-	Attachment []attachmentJSON `json:"attachment"`
+	} `json:"statusCategory"`
+}
+
+type namedJSON struct {
+	Name string `json:"name"`
+}
+
+type idJSON struct {
+	ID  json64 `json:"id"`
+	Key string `json:"key"`
+}
+
+type commentsJSON struct {
+	Comments   []json.RawMessage `json:"comments"`
+	Total      int               `json:"total"`
+	MaxResults int               `json:"maxResults"`
 }
 
 type commentJSON struct {
@@ -145,6 +171,26 @@ type attachmentJSON struct {
 	Created  jtime    `json:"created"`
 	Content  string   `json:"content"`
 	Author   *userRef `json:"author"`
+}
+
+// idFromContent reads an attachment id from its content URL
+// (/secure/attachment/{id}/{name}, /attachment/content/{id}, or the
+// /attachments/{id} of the Server reference example) for a bean without one.
+func idFromContent(content string) string {
+	u, err := url.Parse(content)
+	if err != nil {
+		return ""
+	}
+	seg := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := len(seg) - 2; i >= 0; i-- {
+		switch seg[i] {
+		case "attachment", "attachments", "content":
+			if _, err := strconv.ParseInt(seg[i+1], 10, 64); err == nil {
+				return seg[i+1]
+			}
+		}
+	}
+	return ""
 }
 
 func (a attachmentJSON) attachment(issueID string) switchyard.Attachment {
@@ -171,7 +217,9 @@ func (c *Client) comment(cj commentJSON, issueID string, opts markdown.ADFOption
 	c.remember(cj.Author)
 	body, err := c.richText(cj.Body, cj.RenderedBody, opts)
 	if err != nil {
-		return switchyard.Comment{}, fmt.Errorf("comment %s body: %w", cj.ID, err)
+		// The comment is still returned (without its body), so that the
+		// caller can keep it and record the field.
+		err = fmt.Errorf("comment %s body: %w", cj.ID, err)
 	}
 	v := cj.Visibility
 	if v != nil && v.Type == "" {
@@ -185,75 +233,154 @@ func (c *Client) comment(cj commentJSON, issueID string, opts markdown.ADFOption
 		v = &cp
 	}
 	return switchyard.Comment{ID: string(cj.ID), IssueID: issueID, Author: cj.Author.id(), Body: body,
-		Created: cj.Created.T(), Updated: cj.Updated.T(), Visibility: v}, nil
+		Created: cj.Created.T(), Updated: cj.Updated.T(), Visibility: v}, err
 }
 
-// issue converts a v2/v3 issue bean to the domain issue.
+// unreadableLevel is the security level of an issue whose security field
+// could not be read: it names no level, so no member matches and nobody sees
+// the issue (fail closed) until Jira sends a readable value.
+const unreadableLevel = "unreadable"
+
+// issue converts a v2/v3 issue bean to the domain issue. Each field is
+// decoded on its own: a field of an unexpected shape is left out and
+// recorded in Issue.FieldErrors, and the rest of the issue is kept. Only an
+// issue without an id or key fails.
 func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
-	var f issueFieldsJSON
-	if err := json.Unmarshal(ij.Fields, &f); err != nil {
-		return switchyard.Issue{}, fmt.Errorf("issue %s fields: %w", ij.Key, err)
+	if ij.ID == "" || ij.Key == "" {
+		return switchyard.Issue{}, fmt.Errorf("issue %q (id %q): no id or key (%v)", ij.Key, ij.ID, ij.bad)
 	}
-	is := switchyard.Issue{
-		ID: string(ij.ID), Key: ij.Key, Summary: f.Summary, Labels: f.Labels,
-		Reporter: f.Reporter.id(), Assignee: f.Assignee.id(),
-		Created: f.Created.T(), Updated: f.Updated.T(),
-		URL: c.siteURL + "/browse/" + ij.Key,
-	}
-	c.remember(f.Reporter)
-	c.remember(f.Assignee)
-	if f.IssueType != nil {
-		is.IssueType = f.IssueType.Name
-	}
-	if f.Status != nil {
-		is.Status = f.Status.Name
-		if f.Status.StatusCategory != nil {
-			is.StatusCategory = f.Status.StatusCategory.Key
+	is := switchyard.Issue{ID: string(ij.ID), Key: ij.Key, URL: c.siteURL + "/browse/" + ij.Key, FieldErrors: ij.bad}
+	var fm map[string]json.RawMessage
+	if !isNull(ij.Fields) {
+		if err := json.Unmarshal(ij.Fields, &fm); err != nil {
+			is.FieldErrors = append(is.FieldErrors, fieldError("fields", ij.Fields, err))
 		}
 	}
-	if f.Priority != nil {
-		is.Priority = f.Priority.Name
+	// dec decodes one field into v; absent and null leave v as it is.
+	dec := func(name string, v any) bool {
+		r, ok := fm[name]
+		if !ok || isNull(r) {
+			return false
+		}
+		if err := json.Unmarshal(r, v); err != nil {
+			is.FieldErrors = append(is.FieldErrors, fieldError(name, r, err))
+			return false
+		}
+		return true
 	}
-	if f.Security != nil {
-		is.SecurityLevelID = string(f.Security.ID)
+	dec("summary", &is.Summary)
+	dec("labels", &is.Labels)
+	var reporter, assignee *userRef
+	if dec("reporter", &reporter) {
+		is.Reporter = reporter.id()
+		c.remember(reporter)
 	}
-	if f.Project != nil {
-		is.ProjectID, is.ProjectKey = string(f.Project.ID), f.Project.Key
+	if dec("assignee", &assignee) {
+		is.Assignee = assignee.id()
+		c.remember(assignee)
 	}
-	opts := c.adfOptions(f.Attachment)
+	var created, updated jtime
+	if dec("created", &created) {
+		is.Created = created.T()
+	}
+	if dec("updated", &updated) {
+		is.Updated = updated.T()
+	}
+	var it, pr namedJSON
+	if dec("issuetype", &it) {
+		is.IssueType = it.Name
+	}
+	if dec("priority", &pr) {
+		is.Priority = pr.Name
+	}
+	var st statusJSON
+	if dec("status", &st) {
+		is.Status = st.Name
+		if st.StatusCategory != nil {
+			is.StatusCategory = st.StatusCategory.Key
+		}
+	}
+	if r, ok := fm["security"]; ok && !isNull(r) {
+		var sec idJSON
+		err := json.Unmarshal(r, &sec)
+		if err == nil && sec.ID == "" {
+			err = errors.New("no level id")
+		}
+		if err != nil {
+			is.SecurityLevelID = unreadableLevel
+			is.FieldErrors = append(is.FieldErrors, fieldError("security", r, err))
+		} else {
+			is.SecurityLevelID = string(sec.ID)
+		}
+	}
+	var pj idJSON
+	if dec("project", &pj) {
+		is.ProjectID, is.ProjectKey = string(pj.ID), pj.Key
+	}
+	var atts []attachmentJSON
+	var rawAtts []json.RawMessage
+	dec("attachment", &rawAtts)
+	for i, r := range rawAtts {
+		var a attachmentJSON
+		err := json.Unmarshal(r, &a)
+		if err == nil && a.ID == "" {
+			a.ID = json64(idFromContent(a.Content))
+		}
+		if err != nil || a.ID == "" {
+			if err == nil {
+				err = errors.New("no attachment id")
+			}
+			is.FieldErrors = append(is.FieldErrors, fieldError(fmt.Sprintf("attachment[%d]", i), r, err))
+			continue
+		}
+		atts = append(atts, a)
+		is.Attachments = append(is.Attachments, a.attachment(is.ID))
+	}
+	opts := c.adfOptions(atts)
 	var rendered string
 	if r, ok := ij.RenderedFields["description"]; ok && isJSONString(r) {
 		json.Unmarshal(r, &rendered)
 	}
-	var err error
-	if is.Description, err = c.richText(f.Description, rendered, opts); err != nil {
-		return switchyard.Issue{}, fmt.Errorf("issue %s description: %w", ij.Key, err)
+	if r, ok := fm["description"]; ok {
+		d, err := c.richText(r, rendered, opts)
+		if err != nil {
+			is.FieldErrors = append(is.FieldErrors, fieldError("description", r, err))
+		}
+		is.Description = d
 	}
-	if f.Comment != nil {
-		is.CommentTotal = f.Comment.Total
-		for _, cj := range f.Comment.Comments {
-			cm, err := c.comment(cj, is.ID, opts)
-			if err != nil {
-				return switchyard.Issue{}, fmt.Errorf("issue %s: %w", ij.Key, err)
+	var cm commentsJSON
+	if dec("comment", &cm) {
+		is.CommentTotal = cm.Total
+		html := renderedComments(ij.RenderedFields["comment"])
+		for i, r := range cm.Comments {
+			var cj commentJSON
+			if err := json.Unmarshal(r, &cj); err != nil || cj.ID == "" {
+				// Dropped, not kept without its visibility: a comment
+				// whose restriction cannot be read is not shown to anyone.
+				if err == nil {
+					err = errors.New("no comment id")
+				}
+				is.FieldErrors = append(is.FieldErrors, fieldError(fmt.Sprintf("comment.comments[%d]", i), r, err))
+				continue
 			}
-			is.Comments = append(is.Comments, cm)
+			if cj.RenderedBody == "" {
+				// Data Center: the embedded comment's body is wiki source;
+				// its rendered HTML sits in renderedFields. Converting that
+				// gives the same text Comments produces from renderedBody.
+				cj.RenderedBody = html[string(cj.ID)]
+			}
+			cmt, err := c.comment(cj, is.ID, opts)
+			if err != nil {
+				is.FieldErrors = append(is.FieldErrors, fieldError(fmt.Sprintf("comment.comments[%d].body", i), cj.Body, err))
+			}
+			is.Comments = append(is.Comments, cmt)
 		}
-		if is.CommentTotal < len(is.Comments) {
-			is.CommentTotal = len(is.Comments)
+		if is.CommentTotal < len(cm.Comments) {
+			is.CommentTotal = len(cm.Comments)
 		}
 	}
-	for _, a := range f.Attachment {
-		is.Attachments = append(is.Attachments, a.attachment(is.ID))
-	}
-	cfs := c.customFields()
-	var custom map[string]json.RawMessage
-	if len(cfs) > 0 {
-		if err := json.Unmarshal(ij.Fields, &custom); err != nil {
-			return switchyard.Issue{}, fmt.Errorf("issue %s fields: %w", ij.Key, err)
-		}
-	}
-	for _, cf := range cfs {
-		if ids := pickerIDs(custom[cf]); len(ids) > 0 {
+	for _, cf := range c.customFields() {
+		if ids := pickerIDs(fm[cf]); len(ids) > 0 {
 			if is.CustomFields == nil {
 				is.CustomFields = map[string][]string{}
 			}
@@ -261,6 +388,32 @@ func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
 		}
 	}
 	return is, nil
+}
+
+// renderedComments maps comment id to rendered HTML body, read from
+// renderedFields.comment (Data Center, expand=renderedFields); a shape it
+// does not know gives none.
+func renderedComments(raw json.RawMessage) map[string]string {
+	if isNull(raw) {
+		return nil
+	}
+	var rc struct {
+		Comments []struct {
+			ID   json64          `json:"id"`
+			Body json.RawMessage `json:"body"`
+		} `json:"comments"`
+	}
+	if json.Unmarshal(raw, &rc) != nil {
+		return nil
+	}
+	out := make(map[string]string, len(rc.Comments))
+	for _, c := range rc.Comments {
+		var s string
+		if isJSONString(c.Body) && json.Unmarshal(c.Body, &s) == nil && s != "" {
+			out[string(c.ID)] = s
+		}
+	}
+	return out
 }
 
 // pickerIDs reads a user or group picker field (single or multi) as account
@@ -413,7 +566,8 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, opts ...FetchOptio
 	for _, b := range beans {
 		is, err := c.issue(b)
 		if err != nil {
-			return nil, err
+			c.log.Warn("issue without id or key left out of the page", "err", err)
+			continue
 		}
 		out = append(out, is)
 	}
@@ -453,7 +607,8 @@ func (c *Client) Search(ctx context.Context, jql string, startAt, max int, opts 
 	for _, b := range r.Issues {
 		is, err := c.issue(b)
 		if err != nil {
-			return nil, 0, err
+			c.log.Warn("issue without id or key left out of the page", "err", err)
+			continue
 		}
 		issues = append(issues, is)
 	}
@@ -490,9 +645,9 @@ func (c *Client) Comments(ctx context.Context, issueKey string, fn func([]switch
 			q.Set("expand", "renderedBody")
 		}
 		var p struct {
-			StartAt  int           `json:"startAt"`
-			Total    int           `json:"total"`
-			Comments []commentJSON `json:"comments"`
+			StartAt  int               `json:"startAt"`
+			Total    int               `json:"total"`
+			Comments []json.RawMessage `json:"comments"`
 		}
 		path := c.v() + "/issue/" + url.PathEscape(issueKey) + "/comment?" + q.Encode()
 		if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/issue/{issueIdOrKey}/comment"}, http.MethodGet, path, nil, &p); err != nil {
@@ -503,10 +658,18 @@ func (c *Client) Comments(ctx context.Context, issueKey string, fn func([]switch
 		}
 		out := make([]switchyard.Comment, 0, len(p.Comments))
 		opts := c.adfOptions(nil)
-		for _, cj := range p.Comments {
+		for i, r := range p.Comments {
+			var cj commentJSON
+			if err := json.Unmarshal(r, &cj); err != nil || cj.ID == "" {
+				// Left out (fail closed: its visibility is unknown); the
+				// rest of the page is kept.
+				fe := fieldError(fmt.Sprintf("comments[%d]", start+i), r, cmp.Or(err, errors.New("no comment id")))
+				c.log.Warn("comment not decoded; left out", "issue", issueKey, "field", fe.Field, "error", fe.Error)
+				continue
+			}
 			cm, err := c.comment(cj, "", opts)
 			if err != nil {
-				return fmt.Errorf("issue %s: %w", issueKey, err)
+				c.log.Warn("comment body not converted; kept without its body", "issue", issueKey, "comment", cm.ID, "err", err)
 			}
 			out = append(out, cm)
 		}

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,6 +158,13 @@ type holderJSON struct {
 	Type      string `json:"type"`
 	Parameter string `json:"parameter"`
 	Value     string `json:"value"`
+	// Security-level members may name the user or group only in an
+	// expanded object (Cloud example: {"type":"user","user":{…}}).
+	User  *userRef `json:"user"`
+	Group *struct {
+		GroupID string `json:"groupId"`
+		Name    string `json:"name"`
+	} `json:"group"`
 }
 
 // holder maps Jira's permission holder to the domain's. Cloud puts the group
@@ -176,6 +184,12 @@ func (h holderJSON) holder() switchyard.Holder {
 		if p == "" {
 			p = h.Value
 		}
+	}
+	if p == "" && h.Type == switchyard.HolderUser {
+		p = h.User.id()
+	}
+	if p == "" && h.Type == switchyard.HolderGroup && h.Group != nil {
+		p = cmp.Or(h.Group.GroupID, h.Group.Name)
 	}
 	return switchyard.Holder{Type: h.Type, Parameter: p}
 }

@@ -2,8 +2,10 @@ package connector
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +89,7 @@ type userRef struct {
 	DisplayName string `json:"displayName"`
 	Key         string `json:"key"`
 	Name        string `json:"name"`
+	Self        string `json:"self"`
 }
 
 func (u *userRef) id() string {
@@ -98,8 +101,15 @@ func (u *userRef) id() string {
 		return u.AccountID
 	case u.Key != "":
 		return u.Key
+	case u.Name != "":
+		return u.Name
 	}
-	return u.Name
+	// Some Server payloads name the user only in its self URL
+	// (…/rest/api/2/user?username=NAME or ?accountId=ID).
+	if q, err := url.Parse(u.Self); err == nil && u.Self != "" {
+		return cmp.Or(q.Query().Get("accountId"), q.Query().Get("key"), q.Query().Get("username"))
+	}
+	return ""
 }
 
 // rawText is a rich-text field: an ADF object on Cloud v3, a wiki string on

@@ -72,7 +72,9 @@ func (c *Client) AddComment(ctx context.Context, issueKey string, body CommentBo
 	}
 	cm, err := c.comment(cj, "", c.adfOptions(nil))
 	if err != nil {
-		return switchyard.Comment{}, err
+		// The comment is posted: failing here would invite a retry and a
+		// second comment. Its echoed body is only not readable.
+		c.log.Warn("posted comment's body not converted", "comment", cm.ID, "err", err)
 	}
 	if propertyKey != "" && c.dc() {
 		// Data Center ignores properties on create; a PUT is idempotent.

@@ -326,6 +326,17 @@ func (s *session) complete(ctx context.Context, issues []switchyard.Issue) (map[
 // anywhere re-fetches at most this page.
 func (s *session) commit(ctx context.Context, projectID string, issues []switchyard.Issue, outcomes map[string]Extraction, clamp int64, st *StageStats) error {
 	if len(issues) > 0 {
+		for i := range issues {
+			is := &issues[i]
+			if is.ProjectID == "" {
+				// Its project field was unreadable; it was listed by this
+				// project's JQL, so that is where it lives.
+				is.ProjectID = projectID
+			}
+			if len(is.FieldErrors) > 0 {
+				s.fieldWarning(is)
+			}
+		}
 		t0 := time.Now()
 		written, err := s.e.store.CommitIssues(ctx, s.c.Name, issues, outcomes, s.gen)
 		if err != nil {
@@ -413,4 +424,36 @@ func (s *session) projectIssuesDC(ctx context.Context, p switchyard.Project, cla
 		}
 		from = last
 	}
+}
+
+// maxFieldWarnings bounds the run warnings about unreadable fields; the
+// rest are logged only (each issue keeps its own fieldErrors).
+const maxFieldWarnings = 10
+
+// fieldWarning reports an issue kept without fields Jira sent in an
+// unexpected shape: in the run's warnings (sync status) and the log.
+func (s *session) fieldWarning(is *switchyard.Issue) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.fieldWarnings++
+	switch {
+	case s.fieldWarnings <= maxFieldWarnings:
+		s.warn("issue %s kept without fields of an unexpected shape: %s (%s)", is.Key,
+			strings.Join(fieldNames(is.FieldErrors), ", "), is.FieldErrors[0].Error)
+	case s.fieldWarnings == maxFieldWarnings+1:
+		s.warn("more issues kept without fields of an unexpected shape; their fieldErrors are stored with them")
+		fallthrough
+	default:
+		s.e.log.Warn("issue kept with fields Jira sent in an unexpected shape", "connection", s.c.Name,
+			"issue", is.Key, "fields", fieldNames(is.FieldErrors), "first_error", is.FieldErrors[0].Error)
+	}
+}
+
+// fieldNames lists the fields of an issue's decode errors.
+func fieldNames(fes []switchyard.FieldError) []string {
+	out := make([]string, len(fes))
+	for i, fe := range fes {
+		out[i] = fe.Field
+	}
+	return out
 }

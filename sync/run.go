@@ -85,6 +85,7 @@ type session struct {
 	statsMu  sync.Mutex       // guards run counters updated by workers
 
 	auditForbidden bool
+	fieldWarnings  int      // issues with unreadable fields warned about this run (under statsMu)
 	pre            prefetch // identity requests in flight
 	levelWarnings  []error  // set by fetchPerProject; read after pre.perProject.get
 	audit          *promise[auditRead]

@@ -24,8 +24,9 @@ func init() {
 }
 
 func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("jirasim", "--addr HOST:PORT [--seed N] [--projects P] [--issues I] [--mode cloud|datacenter] [--latency D] [--rate-limit RPS] [--fault-rate F] [--admin-email E] [--admin-token T]", stderr)
+	fs := newFlagSet("jirasim", "--addr HOST:PORT [--seed N] [--projects P] [--issues I] [--mode cloud|datacenter] [--latency D] [--rate-limit RPS] [--fault-rate F] [--admin-email E] [--admin-token T] [--replay DIR [--replay-fallback simulator|404]]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address HOST:PORT (port 0 picks a free port)")
+	rf := addReplayFlags(fs)
 	seed := fs.Int64("seed", 1, "seed of the generated world (same seed, same world)")
 	projects := fs.Int("projects", 4, "number of projects to generate")
 	issues := fs.Int("issues", 200, "number of issues to generate")
@@ -43,6 +44,10 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q (jirasim takes only flags)", pos[0])
 	}
+	replay, err := rf.load()
+	if err != nil {
+		return err
+	}
 	o, err := jirasimOptions(*seed, *projects, *issues, *mode, *latency, *rateLimit, *faultRate, *adminEmail, *adminToken)
 	if err != nil {
 		return err
@@ -57,9 +62,10 @@ func runJirasim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	srv := jirasim.New(o)
 	base := "http://" + ln.Addr().String()
 	srv.SetBaseURL(base)
+	handler := rf.handler(replay, srv, base, stdout)
 	printJirasimBanner(stdout, srv, base)
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

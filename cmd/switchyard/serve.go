@@ -261,7 +261,7 @@ func apiConnection(cc config.Connection, env *syncEnv, logger *slog.Logger) (api
 	if err != nil {
 		return c, fmt.Errorf("connections[%s]: %w", cc.Name, err)
 	}
-	c.Account = cachedAccount(client)
+	c.Self = cachedAccount(client)
 	if cc.Auth.Type == config.AuthOAuth {
 		a := cc.Auth
 		c.OAuth = &connector.OAuthConfig{
@@ -276,20 +276,20 @@ func apiConnection(cc config.Connection, env *syncEnv, logger *slog.Logger) (api
 }
 
 // cachedAccount asks Jira once who the integration is (retrying after a failure).
-func cachedAccount(c *connector.Client) func(ctx context.Context) (string, error) {
+func cachedAccount(c *connector.Client) func(ctx context.Context) (connector.Identity, error) {
 	var mu sync.Mutex
-	var id string
-	return func(ctx context.Context) (string, error) {
+	var id connector.Identity
+	return func(ctx context.Context) (connector.Identity, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if id != "" {
+		if !id.Empty() {
 			return id, nil
 		}
-		u, err := c.Myself(ctx)
+		u, err := c.Self(ctx)
 		if err != nil {
-			return "", err
+			return connector.Identity{}, err
 		}
-		id = u.AccountID
+		id = u
 		return id, nil
 	}
 }

@@ -995,6 +995,13 @@ func (w *World) userRepr(id string) any {
 	if id == "" {
 		return nil
 	}
+	if w.Mode == switchyard.ModeDataCenter {
+		// Data Center / Server: users by name and key, as its REST answers.
+		if m := (&view{w: w, base: w.BaseURL, dc: true}).user(id); m != nil {
+			return m
+		}
+		return map[string]any{"self": w.BaseURL + "/rest/api/2/user?username=" + url.QueryEscape(id), "name": id, "key": id}
+	}
 	m := map[string]any{"accountId": id, "self": w.BaseURL + "/rest/api/3/user?accountId=" + url.QueryEscape(id)}
 	if u := w.UserByID(id); u != nil {
 		m["displayName"] = u.DisplayName
@@ -1071,6 +1078,16 @@ func (w *World) commentPayload(actor string, iss *SimIssue, c *SimComment) map[s
 	}
 	if c.Visibility != nil {
 		cm["visibility"] = map[string]any{"type": c.Visibility.Type, "value": c.Visibility.Value, "identifier": c.Visibility.Identifier}
+	}
+	if w.Mode == switchyard.ModeDataCenter {
+		// Jira Server's comment events: no issue and no user object; the
+		// issue is named only in the comment's self URL.
+		cm["self"] = w.BaseURL + "/rest/api/2/issue/" + iss.ID + "/comment/" + c.ID
+		delete(cm, "jsdPublic")
+		if c.Visibility != nil {
+			cm["visibility"] = map[string]any{"type": c.Visibility.Type, "value": c.Visibility.Value}
+		}
+		return map[string]any{"timestamp": w.clock.UnixMilli(), "comment": cm}
 	}
 	return map[string]any{
 		"timestamp": w.clock.UnixMilli(),

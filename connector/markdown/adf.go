@@ -34,6 +34,16 @@ const maxDepth = 48
 type renderer struct {
 	opts  ADFOptions
 	depth int
+	// Markdown tables cannot nest: a table inside a table cell is rendered
+	// after the outermost table, as its own table, and the cell names it.
+	tables int           // tables being rendered (1 = outermost)
+	nested []nestedTable // deferred tables of the outermost table, in document order
+	done   int           // nested tables of earlier outermost tables (numbering runs through the document)
+	where  string        // the cell being rendered, for the nested tables' captions
+}
+
+type nestedTable struct {
+	where, text string
 }
 
 // block is one rendered block and what kind of node produced it, which
@@ -68,7 +78,7 @@ var blockTypes = map[string]bool{
 	"expand": true, "nestedExpand": true, "taskList": true, "taskItem": true,
 	"decisionList": true, "decisionItem": true, "extension": true, "bodiedExtension": true,
 	"multiBodiedExtension": true, "extensionFrame": true, "layoutSection": true,
-	"layoutColumn": true, "caption": true,
+	"layoutColumn": true, "caption": true, "applicationCard": true,
 }
 
 // isInline says whether a node belongs inside a paragraph. Unknown nodes are
@@ -182,6 +192,8 @@ func (r *renderer) block(n node) string {
 		return r.mediaBlock(n)
 	case "blockCard", "embedCard":
 		return cardLink(n)
+	case "applicationCard":
+		return r.atom(n)
 	case "expand", "nestedExpand":
 		body := r.blocks(n.Content)
 		if title := attrString(n.Attrs, "title"); title != "" {
@@ -318,16 +330,53 @@ func (r *renderer) panel(n node) string {
 }
 
 // table renders a GFM table. The first row is the header, as GFM requires
-// one; short rows are padded and colspans filled with empty cells.
+// one; short rows are padded and colspans filled with empty cells. Tables
+// nested in its cells (at any depth) follow it, each as a table of its own
+// with a caption naming the cell it belongs to; that cell reads
+// "[nested table N]", so every cell keeps its own text.
 func (r *renderer) table(n node) string {
+	if r.tables > 0 {
+		where := r.where
+		r.nested = append(r.nested, nestedTable{where: where})
+		i := len(r.nested) - 1
+		name := "nested table " + strconv.Itoa(r.done+i+1)
+		r.tables++
+		text := r.gfmTable(n, name+", ")
+		r.tables--
+		r.where = where
+		r.nested[i].text = text
+		return "[" + name + "]"
+	}
+	r.tables++
+	text := r.gfmTable(n, "")
+	r.tables--
+	nested := r.nested
+	r.nested, r.where = nil, ""
+	var b strings.Builder
+	b.WriteString(text)
+	for i, t := range nested {
+		if t.text == "" {
+			continue
+		}
+		b.WriteString("\n\n*Nested table " + strconv.Itoa(r.done+i+1) + " (in " + t.where + "):*\n\n")
+		b.WriteString(t.text)
+	}
+	r.done += len(nested)
+	return b.String()
+}
+
+// gfmTable renders one table's rows; prefix names the table in the
+// captions of the tables nested in it.
+func (r *renderer) gfmTable(n node, prefix string) string {
 	var rows [][]string
 	width := 0
-	for _, row := range n.Content {
+	for ri, row := range n.Content {
 		if row.Type != "tableRow" {
 			continue
 		}
 		var cells []string
 		for _, c := range row.Content {
+			r.where = prefix + "row " + strconv.Itoa(ri+1) + ", column " + strconv.Itoa(len(cells)+1)
 			cells = append(cells, r.cell(c))
 			if span, ok := attrInt(c.Attrs, "colspan"); ok && span > 1 {
 				for k := int64(1); k < min(span, 64); k++ {

@@ -191,6 +191,20 @@ func (r *renderer) atom(n node) string {
 		return r.media(n)
 	case "placeholder", "inlineExtension":
 		return escapeText(attrString(n.Attrs, "text"), false)
+	case "applicationCard":
+		// The ADF v1 card of an app: its text, linked to textUrl (or link.url).
+		text := attrString(n.Attrs, "text")
+		url := attrString(n.Attrs, "textUrl")
+		if l, ok := n.Attrs["link"].(map[string]any); ok && url == "" {
+			url = attrString(l, "url")
+		}
+		switch {
+		case text == "":
+			return cardLink(node{Attrs: map[string]any{"url": url}})
+		case url == "":
+			return escapeText(text, false)
+		}
+		return "[" + escapeText(text, false) + "](" + linkDestination(url) + ")"
 	}
 	if blockTypes[n.Type] {
 		// A block where a paragraph's content belongs: keep its text.
