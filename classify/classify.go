@@ -27,6 +27,10 @@ import (
 const (
 	PendingApproval = "pending_approval"
 	DispositionNone = "no_action"
+	// NeedsInput: the intent is recognised but an input the runbook needs
+	// (the target account, a group, a licence) is not in the ticket; an
+	// agent supplies it and sends the run on to approval.
+	NeedsInput = "needs_input"
 )
 
 // Abstain reasons.
@@ -57,6 +61,24 @@ type Result struct {
 	Missing     []string `json:"missing,omitempty"`
 	Inputs      []Input  `json:"inputs"`
 	Evidence    Evidence `json:"evidence"`
+
+	// raw is the decision before the intent's threshold, for evaluation:
+	// cross-validation picks its own thresholds and calibration.
+	raw rawScore
+}
+
+// rawScore is a result before the threshold is applied.
+type rawScore struct {
+	// intent is the top class when it is an action intent ("" otherwise).
+	intent string
+	// conf is the uncalibrated vote share of intent.
+	conf float64
+	// hard is set when the result abstains whatever the threshold (two
+	// intents' phrases, a close second, or a discourse reason).
+	hard bool
+	// inputs and missing are what the intent's inputs would be.
+	inputs  []Input
+	missing []string
 }
 
 // Evidence explains a result to the approver.
@@ -440,14 +462,20 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 	if second > closest {
 		closest = second
 	}
+	inputs, missing := ents.inputsFor(in)
+	res.raw = rawScore{intent: in.ID, conf: top.Confidence, inputs: inputs, missing: missing}
 	// Two intents' unmistakable phrases: the ticket asks for two runbooks,
 	// and acting on one of them would be a guess at what matters.
-	if top.Confidence < in.Threshold || top.Confidence-closest < c.cat.MinMargin || len(ruleHits) > 1 {
+	if top.Confidence-closest < c.cat.MinMargin || len(ruleHits) > 1 {
+		res.raw.hard = true
+		res.Reason = ReasonLowConfidence
+		return res, nil
+	}
+	if top.Confidence < in.Threshold {
 		res.Reason = ReasonLowConfidence
 		return res, nil
 	}
 
-	inputs, missing := ents.inputsFor(in)
 	res.Inputs = append(res.Inputs, inputs...)
 	if len(missing) > 0 {
 		res.Reason = ReasonMissingInput

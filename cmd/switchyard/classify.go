@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"switchyard/classify"
@@ -119,22 +121,47 @@ func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
 }
 
 func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] FILE", stderr)
+	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] [--kfold K] [--data CSV] [--reserved FILE] FILE", stderr)
 	var f classifyFlags
 	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
 	fs.StringVar(&f.directory, "directory", "", "synced users and groups `FILE` (JSON) to match names against")
 	fs.StringVar(&f.reporter, "reporter", "reporter@example.invalid", "reporter `EMAIL` for rows that name none")
 	showErrors := fs.Bool("errors", false, "list the misclassified rows")
+	kfold := fs.Int("kfold", 0, "cross-validate over `K` folds: calibration and threshold fitted on the training folds, figures on the held-out ones")
+	seed := fs.Int64("seed", 1, "`N` that shuffles rows into folds")
+	target := fs.Float64("target-precision", 0.985, "action `PRECISION` each fold's threshold is chosen for on its training folds")
+	data := fs.String("data", "", "data set `CSV` (Document column) that a row-label FILE (.tsv) points into; default: $SWITCHYARD_SHARED/datasets/it-service-tickets.csv")
+	reserved := fs.String("reserved", "", "`FILE` of reserved row numbers that must not be labelled; default: reserved-rows.txt next to the data set, when there")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "switchyard classify eval: exactly one labelled FILE (CSV with text,intent columns or JSONL) is required")
+		fmt.Fprintln(stderr, "switchyard classify eval: exactly one labelled FILE (CSV with text,intent columns, JSONL, or a .tsv of row labels) is required")
 		fs.Usage()
 		return errUsage
 	}
-	rows, err := classify.LoadLabelled(pos[0])
+	var rows []classify.Labelled
+	if strings.EqualFold(filepath.Ext(pos[0]), ".tsv") {
+		csvPath := *data
+		if csvPath == "" {
+			shared := os.Getenv("SWITCHYARD_SHARED")
+			if shared == "" {
+				fmt.Fprintln(stderr, "switchyard classify eval: a .tsv of row labels needs the data set: pass --data CSV or set SWITCHYARD_SHARED")
+				return errUsage
+			}
+			csvPath = filepath.Join(shared, "datasets", "it-service-tickets.csv")
+		}
+		res := *reserved
+		if res == "" {
+			if p := filepath.Join(filepath.Dir(csvPath), "reserved-rows.txt"); fileExists(p) {
+				res = p
+			}
+		}
+		rows, err = classify.LoadRowLabels(pos[0], csvPath, res)
+	} else {
+		rows, err = classify.LoadLabelled(pos[0])
+	}
 	if err != nil {
 		return err
 	}
@@ -143,9 +170,21 @@ func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer c.Close()
+	if *kfold != 0 {
+		rep, err := classify.CrossValidate(ctx, c, rows, classify.CVOptions{Folds: *kfold, Seed: *seed, TargetPrecision: *target, Reporter: f.reporter})
+		if err != nil {
+			return err
+		}
+		return rep.Print(stdout, *showErrors)
+	}
 	rep, err := classify.Evaluate(ctx, c, rows, f.reporter)
 	if err != nil {
 		return err
 	}
 	return rep.Print(stdout, *showErrors)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
