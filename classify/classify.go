@@ -60,6 +60,9 @@ type Result struct {
 	Candidate   string   `json:"candidate,omitempty"`
 	Missing     []string `json:"missing,omitempty"`
 	Inputs      []Input  `json:"inputs"`
+	// Explanation says in words why the result abstains or waits, e.g.
+	// `already resolved: "problem solved"` (empty when it does neither).
+	Explanation string   `json:"explanation,omitempty"`
 	Evidence    Evidence `json:"evidence"`
 
 	// raw is the decision before the intent's threshold, for evaluation:
@@ -88,6 +91,10 @@ type Evidence struct {
 	Bayes      float64 `json:"bayes"`
 	// Rule is the unmistakable phrase that matched, if any.
 	Rule string `json:"rule,omitempty"`
+	// Words are the ticket's words that decided the intent: the matched
+	// phrase, then the words most typical of the intent's examples against
+	// no_action's, strongest first.
+	Words []string `json:"words,omitempty"`
 	// Top are the best classes with their combined confidence.
 	Top []Score `json:"top"`
 }
@@ -374,8 +381,11 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("extract inputs: %w", err)
 	}
+	// The request is at the top of a ticket; a forwarded thread's legal
+	// footer and quoted history below only add noise to the vote.
+	text = focus(text)
 	c.mu.RLock()
-	terms := analyze(ents.mask(text), c.spell.correct, c.isSalient)
+	terms := analyze(ents.mask(text), c.fixer(text), c.isSalient)
 	q := unique(terms)
 	if len(q) > maxQueryTerms {
 		q = q[:maxQueryTerms]
@@ -422,9 +432,13 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 		ranked = []Score{{Intent: NoAction, Confidence: 1}}
 	}
 	top := ranked[0]
+	conf := top.Confidence
+	if top.Intent != NoAction {
+		conf = round(c.cat.Calibration.Apply(conf))
+	}
 	res := Result{
 		Intent:      NoAction,
-		Confidence:  top.Confidence,
+		Confidence:  conf,
 		Disposition: DispositionNone,
 		Inputs:      []Input{},
 		Evidence: Evidence{
@@ -453,39 +467,56 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 		res.Reason = ReasonUnrecognized
 		if best.Intent != "" && best.Confidence >= 0.2 {
 			res.Candidate = best.Intent
+			// Say why when the discourse explains it better than "unrecognized".
+			if reason, why := discourse(text, best.Intent); reason != "" {
+				res.Reason, res.Explanation = reason, why
+			}
 		}
 		return res, nil
 	}
 	in := c.intents[top.Intent]
 	res.Candidate = in.ID
-	closest := combined[NoAction]
-	if second > closest {
-		closest = second
-	}
 	inputs, missing := ents.inputsFor(in)
 	res.raw = rawScore{intent: in.ID, conf: top.Confidence, inputs: inputs, missing: missing}
-	// Two intents' unmistakable phrases: the ticket asks for two runbooks,
-	// and acting on one of them would be a guess at what matters.
-	if top.Confidence-closest < c.cat.MinMargin || len(ruleHits) > 1 {
+	c.mu.RLock()
+	res.Evidence.Words = c.decidingWords(text, terms, in.ID, ruleHits[in.ID])
+	c.mu.RUnlock()
+	// Two intents close together, or both intents' unmistakable phrases:
+	// the ticket asks for two runbooks, and acting on one of them would be
+	// a guess at what matters. (No_action's share is the threshold's job.)
+	if top.Confidence-second < c.cat.MinMargin || len(ruleHits) > 1 {
 		res.raw.hard = true
 		res.Reason = ReasonLowConfidence
 		return res, nil
 	}
-	if top.Confidence < in.Threshold {
+	// On the topic, but resolved, a notice, a question, an investigation
+	// or another system: nothing to run, whatever the confidence.
+	if reason, why := discourse(text, in.ID); reason != "" {
+		res.raw.hard = true
+		res.Reason, res.Explanation = reason, why
+		return res, nil
+	}
+	if res.Confidence < in.Threshold {
 		res.Reason = ReasonLowConfidence
 		return res, nil
 	}
-
 	res.Inputs = append(res.Inputs, inputs...)
-	if len(missing) > 0 {
-		res.Reason = ReasonMissingInput
-		res.Missing = missing
-		return res, nil
-	}
 	res.Intent = in.ID
 	res.Runbook = in.Runbook
-	res.Disposition = PendingApproval
 	res.Candidate = ""
+	if len(missing) > 0 {
+		// Recognised, but the runbook cannot run without an input: an agent
+		// supplies it (needs_input) rather than the ticket vanishing.
+		res.Disposition = NeedsInput
+		res.Reason = ReasonMissingInput
+		res.Missing = missing
+		res.Explanation = "needs " + strings.Join(missing, ", ")
+		if contains(missing, InputTargetUser) && ents.someoneElse != "" {
+			res.Explanation += fmt.Sprintf(`: the ticket is for someone else (%q) and names no account`, ents.someoneElse)
+		}
+		return res, nil
+	}
+	res.Disposition = PendingApproval
 	return res, nil
 }
 
@@ -517,6 +548,76 @@ func (c *Classifier) vote(hits []hit) map[string]float64 {
 		out[cl] /= total
 	}
 	return out
+}
+
+// decidingWords names the ticket's words that decided intent: the matched
+// phrase first, then up to five words whose naive Bayes weight for the
+// intent most exceeds their weight for no_action. Callers hold mu.
+func (c *Classifier) decidingWords(text string, terms []string, intent, phrase string) []string {
+	var out []string
+	if phrase != "" {
+		out = append(out, phrase)
+	}
+	type tw struct {
+		term string
+		w    float64
+	}
+	var ws []tw
+	seen := map[string]bool{}
+	for _, t := range terms {
+		if seen[t] || strings.HasPrefix(t, negPrefix) || strings.HasPrefix(t, "zz") {
+			continue
+		}
+		seen[t] = true
+		if w := c.nb.lift(t, intent, NoAction); w > 0.5 {
+			ws = append(ws, tw{t, w})
+		}
+	}
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].w > ws[j].w })
+	surface := surfaceWords(text)
+	for _, x := range ws {
+		if len(out) >= 6 {
+			break
+		}
+		w := surface[x.term]
+		if w == "" {
+			w = x.term
+		}
+		if phrase != "" && strings.Contains(" "+phrase+" ", " "+w+" ") {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// surfaceWords maps each stem to the first word of text that has it, so
+// evidence shows "locked", not "lock".
+func surfaceWords(text string) map[string]string {
+	out := map[string]string{}
+	for _, w := range splitWords(strings.ToLower(text)) {
+		t := w.text
+		if syn, ok := synonyms[t]; ok {
+			t = syn
+		}
+		t = stem(t)
+		if _, ok := out[t]; !ok {
+			out[t] = w.text
+		}
+	}
+	return out
+}
+
+// fixer is the typo corrector for text, or nil when the text is not
+// English: "reste" in a French ticket is a word, not a typo of "reset".
+// Callers hold mu.
+func (c *Classifier) fixer(text string) func(string) string {
+	for _, r := range text {
+		if r >= 0xC0 && r <= 0x24F && r != 0xD7 && r != 0xF7 {
+			return nil
+		}
+	}
+	return c.spell.correct
 }
 
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }

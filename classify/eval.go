@@ -158,11 +158,12 @@ type Report struct {
 	// NoActionFPR is the share of no_action rows that got an action intent.
 	NoActionFPR float64
 	Reasons     map[string]int // abstentions by reason
-	// Acted counts rows given an intent (sent for approval or needs_input),
-	// ActedRight those with the right intent (and target); ActionRows the
-	// rows labelled with an action intent; WrongTarget right-intent
-	// suggestions on the wrong account; NeedsInput the needs_input ones.
-	Acted, ActedRight, ActionRows, WrongTarget, NeedsInput int
+	// Acted counts rows sent for approval, ActedRight those with the right
+	// intent (and target); ActionRows the rows labelled with an action
+	// intent; WrongTarget right-intent suggestions on the wrong account;
+	// NeedsInput the rows waiting for an input, NeedsInputRight those whose
+	// intent is the label's.
+	Acted, ActedRight, ActionRows, WrongTarget, NeedsInput, NeedsInputRight int
 	// Calibration bins suggestions by confidence: predicted vs observed.
 	Calibration []CalibrationBin
 	ECE         float64 // expected calibration error over suggestions
@@ -229,8 +230,10 @@ func Evaluate(ctx context.Context, c *Classifier, rows []Labelled, defaultReport
 		if err != nil {
 			return nil, fmt.Errorf("classify %.40q: %w", l.Text, err)
 		}
+		// Only a suggestion sent for approval counts as acting; needs_input
+		// waits for an agent and is counted on its own.
 		got := r.Intent
-		if r.Disposition != PendingApproval && r.Disposition != NeedsInput {
+		if r.Disposition != PendingApproval {
 			got = NoAction
 		}
 		// The right runbook on the wrong account is a wrong suggestion.
@@ -243,20 +246,23 @@ func Evaluate(ctx context.Context, c *Classifier, rows []Labelled, defaultReport
 		}
 		right := got == l.Intent && !wrongTarget
 		switch r.Disposition {
-		case PendingApproval, NeedsInput:
+		case PendingApproval:
 			nonAbstain[l.Intent]++
 			rep.Acted++
 			if right {
 				rep.ActedRight++
-			}
-			if r.Disposition == NeedsInput {
-				rep.NeedsInput++
 			}
 			suggs = append(suggs, sugg{r.Confidence, right})
 		default:
 			rep.Reasons[r.Reason]++
 			if l.Intent == NoAction {
 				nonAbstain[NoAction]++
+			}
+			if r.Disposition == NeedsInput {
+				rep.NeedsInput++
+				if r.Intent == l.Intent {
+					rep.NeedsInputRight++
+				}
 			}
 		}
 		if l.Intent != NoAction {
@@ -345,8 +351,9 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 	tw.Flush()
 	fmt.Fprintf(w, "\nmacro-F1 (action intents): %.3f\n", r.MacroF1)
 	fmt.Fprintf(w, "coverage (rows sent for approval): %.3f\n", r.Coverage)
-	fmt.Fprintf(w, "action precision: %.3f (%d of %d given an intent were right; %d needs_input)   action coverage: %.3f (of %d action rows)   right intent, wrong target: %d\n",
-		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, r.NeedsInput, ratio(r.ActedRight, r.ActionRows), r.ActionRows, r.WrongTarget)
+	fmt.Fprintf(w, "action precision: %.3f (%d of %d sent for approval were right)   action coverage: %.3f (of %d action rows)   right intent, wrong target: %d\n",
+		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, ratio(r.ActedRight, r.ActionRows), r.ActionRows, r.WrongTarget)
+	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d)\n", r.NeedsInput, r.NeedsInputRight)
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
 	var reasons []string
 	for k, v := range r.Reasons {
