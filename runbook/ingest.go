@@ -125,7 +125,10 @@ func (s *Service) Ingest(ctx context.Context, conn string, t Ticket) (IngestResu
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: classify: %w", t.IssueKey, err)
 	}
-	d := doc{Ticket: t, Inputs: res.Inputs, Candidate: res.Candidate}
+	d := doc{Ticket: t, Inputs: res.Inputs, Candidate: res.Candidate, Missing: res.Missing, Explanation: res.Explanation}
+	if len(res.Evidence.Words) > 0 || res.Evidence.Rule != "" {
+		d.Evidence = &Evidence{Words: res.Evidence.Words, Rule: res.Evidence.Rule}
+	}
 	if in, ok := s.intent(res.Intent); ok {
 		d.RunbookName, d.Target = in.Name, in.TargetSystem
 	}
@@ -138,10 +141,14 @@ func (s *Service) Ingest(ctx context.Context, conn string, t Ticket) (IngestResu
 		Disposition: res.Disposition, Reason: res.Reason, Inputs: mustJSON(d),
 	}
 	var expires time.Time
-	if res.Disposition == classify.PendingApproval {
+	switch res.Disposition {
+	case classify.PendingApproval:
 		tr.State = StatePending
 		expires = s.now().Add(s.opts.Expiry)
-	} else {
+	case classify.NeedsInput:
+		// Waits for an agent to supply the missing input; no approval yet.
+		tr.State = StateNeedsInput
+	default:
 		tr.State = StateNoAction
 		if tr.Disposition == "" {
 			tr.Disposition = classify.DispositionNone
@@ -172,6 +179,12 @@ func (s *Service) Ingest(ctx context.Context, conn string, t Ticket) (IngestResu
 		}
 		if res.Candidate != "" {
 			cl["candidate"] = res.Candidate
+		}
+		if len(res.Missing) > 0 {
+			cl["missing"] = res.Missing
+		}
+		if res.Explanation != "" {
+			cl["explanation"] = res.Explanation
 		}
 		if a.ID != 0 {
 			cl["approval"] = a.ID
