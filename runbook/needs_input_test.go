@@ -2,6 +2,7 @@ package runbook_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -109,6 +110,21 @@ func TestNeedsInput(t *testing.T) {
 		}
 		return false
 	})
+	// The Slack and Teams cards name the words that decided the intent.
+	for _, c := range []*capture{h.slack, h.teams} {
+		var seen bool
+		for deadline := time.Now().Add(10 * time.Second); !seen && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			for _, r := range c.requests("") {
+				b, _ := json.Marshal(r.Body)
+				if strings.Contains(string(b), "Intent decided by the words") && strings.Contains(string(b), "password reset") {
+					seen = true
+				}
+			}
+		}
+		if !seen {
+			t.Errorf("no card named the deciding words: %v", c.requests(""))
+		}
+	}
 	if _, err := h.svc.Decide(ctx, got.Approval.ID, runbook.Decision{Decision: "approve", Approver: "carol@example.com"}); err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,9 @@ type ApprovalRequest struct {
 	TargetUser  string           `json:"targetUser,omitempty"`
 	TargetFrom  string           `json:"targetUserSource,omitempty"`
 	Inputs      []classify.Input `json:"inputs"`
-	Expires     time.Time        `json:"expiresAt"`
+	// Evidence are the ticket's words that decided the intent (evidence.go).
+	Evidence []string  `json:"evidence,omitempty"`
+	Expires  time.Time `json:"expiresAt"`
 	// Links are signed single-use approve/deny links, one pair per
 	// configured approver (or one pair for "link" when any approver may
 	// decide); empty without a link secret.
@@ -82,6 +84,9 @@ func (s *Service) request(run Run) (ApprovalRequest, error) {
 		Summary: run.Ticket.Summary, Reporter: run.Ticket.ReporterEmail, Intent: run.Intent, Runbook: run.Runbook,
 		RunbookName: run.RunbookName, Confidence: run.Confidence, TargetUser: run.TargetUser,
 		TargetFrom: inputSource(run.Inputs, run.TargetUser), Inputs: run.Inputs, Expires: a.Expires,
+	}
+	if run.Evidence != nil {
+		r.Evidence = run.Evidence.Words
 	}
 	if r.IssueURL == "" {
 		// No link was ingested: the site's browse URL is the issue's link.

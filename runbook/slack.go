@@ -96,7 +96,7 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 		}
 	}
 	id := strconv.FormatInt(req.ApprovalID, 10)
-	return []map[string]any{
+	blocks := []map[string]any{
 		{"type": "header", "text": plain("Approval needed: " + req.IssueKey)},
 		{"type": "section", "text": mrkdwn(issue + " " + slackEscape(truncate(req.Summary, 300))), "fields": []any{
 			mrkdwn("*Intent*\n" + slackEscape(req.Intent)),
@@ -110,6 +110,11 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 			map[string]any{"type": "button", "action_id": "deny", "style": "danger", "text": plain("Deny"), "value": id},
 		}},
 	}
+	if ev := slackEvidence(req); ev != nil {
+		// Before the buttons: read why, then decide.
+		blocks = append(blocks[:len(blocks)-1], ev, blocks[len(blocks)-1])
+	}
+	return blocks
 }
 
 func orNone(s string) string {

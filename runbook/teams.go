@@ -73,6 +73,9 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 			map[string]any{"title": "Expires", "value": req.Expires.UTC().Format(timeFormat)},
 		}},
 	}
+	if ev := teamsEvidence(req); ev != nil {
+		body = append(body, ev)
+	}
 	var facts []any
 	for _, in := range req.Inputs {
 		facts = append(facts, map[string]any{"title": in.Name, "value": in.Value + " (" + in.Source + ")"})
