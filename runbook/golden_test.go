@@ -67,7 +67,7 @@ func TestGoldenCards(t *testing.T) {
 		Summary: r.Ticket.Summary + " <script>&", Reporter: r.Ticket.ReporterEmail, Intent: r.Intent, Runbook: r.Runbook, RunbookName: r.RunbookName,
 		Confidence: r.Confidence, TargetUser: r.TargetUser, TargetFrom: "text:email", Inputs: r.Inputs, Expires: r.Approval.Expires,
 		Evidence: []string{"password reset", "forgot", "<b>"},
-		Links: []DecisionLinks{{Approver: "carol@example.com", Approve: "https://sy.example.com/api/v1/approvals/7/link?token=a", Deny: "https://sy.example.com/api/v1/approvals/7/link?token=d"}}}
+		Links:    []DecisionLinks{{Approver: "carol@example.com", Approve: "https://sy.example.com/api/v1/approvals/7/link?token=a", Deny: "https://sy.example.com/api/v1/approvals/7/link?token=d"}}}
 	b, _ := json.MarshalIndent(SlackBlocks(req), "", "  ")
 	golden(t, "slack-blocks.json", append(b, '\n'))
 	b, _ = json.MarshalIndent(TeamsCard(req), "", "  ")
