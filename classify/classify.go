@@ -125,6 +125,10 @@ const (
 	weightNeighbours = 0.55
 	weightBayes      = 0.30
 	weightRule       = 0.15
+	// weightHeadRule is the phrase's share when it is in the first
+	// headWords words (the summary, in most tickets).
+	weightHeadRule = 0.30
+	headWords      = 8
 )
 
 // maxQueryTerms bounds the BM25 query of long e-mail threads.
@@ -136,15 +140,21 @@ type Classifier struct {
 	intents map[string]Intent
 	rules   []rule
 	salient map[string]bool
-	idx     *exampleIndex
-	ext     extractor
-	k       int
-	log     *slog.Logger
+	// topic holds each intent's own subject terms (its id, name and
+	// phrases): a ticket none of whose words is one of them is not about
+	// the intent, however its other words vote.
+	topic map[string]map[string]bool
+	idx   *exampleIndex
+	ext   extractor
+	k     int
+	log   *slog.Logger
 
 	mu    sync.RWMutex
 	class map[string]string // example id → class
-	nb    *bayes
-	spell *speller
+	// decided marks the examples that are recorded decisions.
+	decided map[string]bool
+	nb      *bayes
+	spell   *speller
 }
 
 // analyzerVersion changes when analysis changes, forcing a re-index.
@@ -167,6 +177,7 @@ func New(opts Options) (*Classifier, error) {
 		intents: map[string]Intent{},
 		rules:   compileRules(cat),
 		salient: salientTerms(cat),
+		topic:   topicTerms(cat),
 		ext:     extractor{dir: opts.Directory},
 		k:       opts.Neighbours,
 		log:     opts.Logger,
@@ -202,6 +213,48 @@ func (c *Classifier) Close() error {
 
 // Catalog returns the catalog in use.
 func (c *Classifier) Catalog() *Catalog { return c.cat }
+
+func topicTerms(cat *Catalog) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, in := range cat.Intents {
+		s := map[string]bool{}
+		for _, text := range append([]string{strings.ReplaceAll(in.ID, "_", " "), in.Name}, in.Phrases...) {
+			for _, t := range tokenize(text) {
+				s[t] = true
+			}
+		}
+		out[in.ID] = s
+	}
+	return out
+}
+
+// decisionNear reports whether one of the nearest neighbours is a recorded
+// approval of intent: what approvers taught is on topic even in words the
+// catalog never used.
+func (c *Classifier) decisionNear(hits []hit, intent string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, h := range hits {
+		if i == 3 {
+			break
+		}
+		if c.decided[h.id] && c.class[h.id] == intent {
+			return true
+		}
+	}
+	return false
+}
+
+// onTopic reports whether terms name intent's subject.
+func (c *Classifier) onTopic(intent string, terms []string) bool {
+	s := c.topic[intent]
+	for _, t := range terms {
+		if s[t] {
+			return true
+		}
+	}
+	return false
+}
 
 func salientTerms(cat *Catalog) map[string]bool {
 	s := map[string]bool{}
@@ -342,6 +395,7 @@ func (c *Classifier) fingerprint() string {
 
 func (c *Classifier) resetModels() {
 	c.class = map[string]string{}
+	c.decided = map[string]bool{}
 	c.nb = newBayes()
 	c.spell = newSpeller()
 }
@@ -353,6 +407,9 @@ func (c *Classifier) addModel(e example) {
 	}
 	terms := strings.Fields(e.Terms)
 	c.class[e.ID] = e.Class
+	if e.Source == sourceDecision {
+		c.decided[e.ID] = true
+	}
 	for _, t := range unique(terms) {
 		c.spell.add(t)
 	}
@@ -406,8 +463,21 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 	// Combine the three signals into one distribution.
 	combined := map[string]float64{}
 	wk, wb := weightNeighbours, weightBayes
+	wr := weightRule
+	// A phrase in the summary says what the ticket is about; one deep in a
+	// quoted thread is weaker evidence.
+	headHits := matchRules(c.rules, firstWords(text, headWords))
+	if len(ruleHits) == 1 && len(headHits) == 1 {
+		for in := range ruleHits {
+			if _, ok := headHits[in]; ok {
+				wr = weightHeadRule
+			}
+		}
+	}
 	if len(ruleHits) == 0 {
 		wk, wb = wk/(wk+wb), wb/(wk+wb)
+	} else {
+		wk, wb = wk*(1-wr)/(wk+wb), wb*(1-wr)/(wk+wb)
 	}
 	for cl, p := range knn {
 		combined[cl] += wk * p
@@ -416,7 +486,7 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 		combined[cl] += wb * p
 	}
 	for in := range ruleHits {
-		combined[in] += weightRule / float64(len(ruleHits))
+		combined[in] += wr / float64(len(ruleHits))
 	}
 	ranked := make([]Score, 0, len(combined))
 	for cl, p := range combined {
@@ -481,6 +551,14 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 	c.mu.RLock()
 	res.Evidence.Words = c.decidingWords(text, terms, in.ID, ruleHits[in.ID])
 	c.mu.RUnlock()
+	// Voted for by words that are not the intent's subject ("monday",
+	// "please add"): neighbours agree on style, not on what is asked.
+	if !c.onTopic(in.ID, terms) && !c.decisionNear(hits, in.ID) {
+		res.raw.hard = true
+		res.Reason = ReasonLowConfidence
+		res.Explanation = "no word of the ticket names the subject of " + in.ID
+		return res, nil
+	}
 	// Two intents close together, or both intents' unmistakable phrases:
 	// the ticket asks for two runbooks, and acting on one of them would be
 	// a guess at what matters. (No_action's share is the threshold's job.)

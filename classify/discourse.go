@@ -64,10 +64,13 @@ var cues = []cue{
 // runbook's action: renaming or re-owning a group, moving a leaver's date,
 // re-assigning a form. Keyed by the intent they are near.
 var otherRequests = map[string]*regexp.Regexp{
-	"group_membership":      rx(`\b(?:rename|renaming|ownership|owners?|create\s+(?:a\s+)?(?:new\s+)?(?:mailing|distribution|group|list)|new\s+(?:mailing|distribution)\s+(?:list|group)|delete\s+(?:the\s+)?(?:mailing|distribution|group|list)|shared\s+mailbox|recover|block(?:ed|ing)?\s+(?:domains?|senders?|address))\b`),
-	"offboarding":           rx(`\b(?:re-?assign(?:ed)?|(?:leave|end|leaving)\s+date\s+(?:has\s+)?changed|(?:update|change|changed)\s+(?:the\s+)?(?:leave|end|leaving)\s+date|stop\s+(?:the\s+)?process|fill\s+(?:in\s+)?(?:the\s+)?leaver\s+form|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found))\b`),
-	"new_hire_provisioning": rx(`\b(?:re-?assign(?:ed)?|transfer\s+(?:form|request)|file\s+share|shared\s+folder|seat(?:ed|ing)?|floor\s+number|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|screen\s+name|name\s+change)\b`),
-	"account_unlock":        rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),
+	"group_membership":        rx(`\b(?:rename|renaming|ownership|owners?|create\s+(?:a\s+)?(?:new\s+)?(?:mailing|distribution|group|list)|new\s+(?:mailing|distribution)\s+(?:list|group)|delete\s+(?:the\s+)?(?:mailing|distribution|group|list)|shared\s+mailbox|recover|block(?:ed|ing)?\s+(?:domains?|senders?|address))\b`),
+	"offboarding":             rx(`\b(?:re-?assign(?:ed)?|(?:leave|end|leaving)\s+date\s+(?:has\s+)?changed|(?:update|change|changed)\s+(?:the\s+)?(?:leave|end|leaving)\s+date|stop\s+(?:the\s+)?process|fill\s+(?:in\s+)?(?:the\s+)?leaver\s+form|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found))\b`),
+	"new_hire_provisioning":   rx(`\b(?:re-?assign(?:ed)?|transfer\s+(?:form|request)|file\s+share|shared\s+folder|seat(?:ed|ing)?|floor\s+number|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|screen\s+name|name\s+change)\b`),
+	"password_reset":          rx(`\bpassword\s+(?:works|worked|is\s+(?:correct|fine|right|valid|ok))\b|\bkeeps?\s+(?:on\s+)?asking\s+(?:me\s+)?(?:for\s+)?(?:the\s+)?(?:credentials|password|to\s+log)|\bnever\s+expires?\b`),
+	"m365_license_assignment": rx(`\b(?:help\s+(?:me\s+|us\s+)?(?:to\s+)?(?:download|install)|how\s+(?:do\s+i\s+|to\s+)?(?:download|install)|installation\s+(?:details|package|key|guide|file)|installer|serial\s+number|licen[cs]e\s+key|product\s+key|purchase|buy)\b`),
+	"mfa_reset":               rx(`\b(?:headset|telephone|tethering|block\s+(?:the\s+)?(?:sim|card)|desk\s+phone|ip\s+phone)\b`),
+	"account_unlock":          rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),
 }
 
 // otherSystems are systems with their own accounts and passwords: a login

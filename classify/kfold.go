@@ -49,16 +49,20 @@ type CVReport struct {
 	// WrongTarget counts suggestions for the right intent on the wrong account.
 	WrongTarget int
 	Thresholds  []float64 // per fold, on the calibrated confidence
-	Reasons     map[string]int
-	Reliability []CalibrationBin
-	ECE         float64
-	Curve       []CurvePoint
+	// IntentThresholds are, per fold, the intents' own thresholds.
+	IntentThresholds []map[string]float64
+	Reasons          map[string]int
+	Reliability      []CalibrationBin
+	ECE              float64
+	Curve            []CurvePoint
 	// Fit is the calibration and threshold fitted on every row, for the
 	// catalog (its figures are in-sample; the CV figures are the estimate).
 	Fit Calibration
-	// FitThreshold is the threshold chosen on every row.
-	FitThreshold float64
-	Errors       []Miss
+	// FitThreshold is the global threshold chosen on every row, and
+	// FitIntentThresholds the intents' own.
+	FitThreshold        float64
+	FitIntentThresholds map[string]float64
+	Errors              []Miss
 }
 
 // CVClass is one class's held-out figures.
@@ -89,14 +93,30 @@ type outcome struct {
 	wrongTarget                 bool
 }
 
-func (c *Classifier) outcomeOf(row cvRow, cal Calibration, th float64, reporter string) outcome {
+// thresholdSet is a fold's thresholds: each intent with enough training
+// candidates has its own, the others share the global one.
+type thresholdSet struct {
+	global float64
+	per    map[string]float64
+}
+
+func (t thresholdSet) of(intent string) float64 {
+	if v, ok := t.per[intent]; ok {
+		return v
+	}
+	return t.global
+}
+
+func flat(t float64) thresholdSet { return thresholdSet{global: t} }
+
+func (c *Classifier) outcomeOf(row cvRow, cal Calibration, ths thresholdSet, reporter string) outcome {
 	r := row.r
 	o := outcome{disposition: DispositionNone, intent: NoAction, reason: r.Reason}
 	if r.raw.intent == "" || r.raw.hard {
 		return o
 	}
 	o.p = cal.Apply(r.raw.conf)
-	if o.p < th {
+	if o.p < ths.of(r.raw.intent) {
 		o.reason = ReasonLowConfidence
 		return o
 	}
@@ -201,7 +221,7 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 	type heldOut struct {
 		row cvRow
 		cal Calibration
-		th  float64
+		th  thresholdSet
 	}
 	var held []heldOut
 	for f := 0; f < opts.Folds; f++ {
@@ -212,14 +232,17 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 			}
 		}
 		cal, th := c.fit(train, opts)
-		rep.Thresholds = append(rep.Thresholds, th)
+		rep.Thresholds = append(rep.Thresholds, th.global)
+		rep.IntentThresholds = append(rep.IntentThresholds, th.per)
 		for _, row := range all {
 			if row.fold == f {
 				held = append(held, heldOut{row, cal, th})
 			}
 		}
 	}
-	rep.Fit, rep.FitThreshold = c.fit(all, opts)
+	var fitTh thresholdSet
+	rep.Fit, fitTh = c.fit(all, opts)
+	rep.FitThreshold, rep.FitIntentThresholds = fitTh.global, fitTh.per
 
 	var rel []relPoint
 	for _, h := range held {
@@ -272,7 +295,7 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		// Reliability: every candidate the threshold decides, whether or
 		// not it passed, with its held-out calibrated confidence.
 		if h.row.r.raw.intent != "" && !h.row.r.raw.hard {
-			full := c.outcomeOf(h.row, h.cal, -1, opts.Reporter)
+			full := c.outcomeOf(h.row, h.cal, flat(-1), opts.Reporter)
 			rel = append(rel, relPoint{p: full.p, correct: full.correct})
 		}
 	}
@@ -295,7 +318,7 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		p := CurvePoint{Threshold: round(t)}
 		correct, naKept, naRows := 0, 0, 0
 		for _, h := range held {
-			o := c.outcomeOf(h.row, h.cal, t, opts.Reporter)
+			o := c.outcomeOf(h.row, h.cal, flat(t), opts.Reporter)
 			if h.row.l.Intent == NoAction {
 				naRows++
 				if o.disposition == DispositionNone {
@@ -325,40 +348,61 @@ func (c *Classifier) classes() []string {
 	return append(out, NoAction)
 }
 
-// fit fits the calibration and chooses the threshold on rows.
-func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, float64) {
+// fit fits the calibration and chooses the thresholds on rows: the lowest
+// global one whose precision reaches the target, then, for each intent with
+// enough candidates, the lowest one whose precision on that intent's own
+// suggestions reaches the target.
+func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, thresholdSet) {
 	var pts []relPoint
+	perIntent := map[string]int{}
 	for _, row := range rows {
 		if row.r.raw.intent == "" || row.r.raw.hard {
 			continue
 		}
-		o := c.outcomeOf(row, Calibration{}, -1, opts.Reporter)
+		o := c.outcomeOf(row, Calibration{}, flat(-1), opts.Reporter)
 		pts = append(pts, relPoint{p: row.r.raw.conf, correct: o.correct})
+		perIntent[row.r.raw.intent]++
 	}
 	cal := FitIsotonic(pts)
-	// The lowest threshold whose training precision reaches the target,
-	// scanning down from the top so that one lucky high bin cannot pick a
-	// threshold below a region of errors.
-	best := 1.01
-	for t := 0.99; t >= 0.05; t -= 0.01 {
-		acted, correct := 0, 0
-		for _, row := range rows {
-			o := c.outcomeOf(row, cal, t, opts.Reporter)
-			if o.disposition != DispositionNone {
-				acted++
-				if o.correct {
-					correct++
+	scan := func(lo float64, only string) float64 {
+		// Scanning down from the top, so that one lucky high bin cannot
+		// pick a threshold below a region of errors.
+		best := 1.01
+		for t := 0.99; t >= lo-1e-9; t -= 0.01 {
+			acted, correct := 0, 0
+			for _, row := range rows {
+				if only != "" && row.r.raw.intent != only {
+					continue
+				}
+				o := c.outcomeOf(row, cal, flat(t), opts.Reporter)
+				if o.disposition != DispositionNone {
+					acted++
+					if o.correct {
+						correct++
+					}
 				}
 			}
+			if acted > 0 && float64(correct)/float64(acted) >= opts.TargetPrecision {
+				best = round(t)
+			} else if acted > 0 {
+				break
+			}
 		}
-		if acted > 0 && float64(correct)/float64(acted) >= opts.TargetPrecision {
-			best = round(t)
-		} else if acted > 0 {
-			break
-		}
+		return best
 	}
-	return cal, best
+	ths := thresholdSet{global: scan(0.05, ""), per: map[string]float64{}}
+	for in, n := range perIntent {
+		if n < minIntentCandidates {
+			continue
+		}
+		ths.per[in] = scan(0.05, in)
+	}
+	return cal, ths
 }
+
+// minIntentCandidates is how many candidates an intent needs in the
+// training folds for a threshold of its own.
+const minIntentCandidates = 15
 
 type relPoint struct {
 	p       float64
@@ -398,7 +442,13 @@ func (r *CVReport) Print(w io.Writer, showErrors bool) error {
 	for _, t := range r.Thresholds {
 		ths = append(ths, fmt.Sprintf("%.2f", t))
 	}
-	fmt.Fprintf(w, "thresholds chosen per fold (calibrated confidence): %s\n\n", strings.Join(ths, " "))
+	fmt.Fprintf(w, "thresholds chosen per fold (calibrated confidence): %s\n", strings.Join(ths, " "))
+	for f, per := range r.IntentThresholds {
+		if len(per) > 0 {
+			fmt.Fprintf(w, "  fold %d per intent: %s\n", f+1, fmtThresholds(per))
+		}
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "intent\tsupport\tacted\tapproval\tneeds_input\tcorrect\tprecision\trecall\t")
 	for _, cl := range r.Classes {
@@ -458,7 +508,7 @@ func (r *CVReport) Print(w io.Writer, showErrors bool) error {
 	}
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nfitted on every row (for the catalog; in-sample): threshold %.2f, calibration %s\n", r.FitThreshold, r.Fit)
+	fmt.Fprintf(w, "\nfitted on every row (for the catalog; in-sample): threshold %.2f %s, calibration %s\n", r.FitThreshold, fmtThresholds(r.FitIntentThresholds), r.Fit)
 	if showErrors && len(r.Errors) > 0 {
 		fmt.Fprintf(w, "\nerrors (%d):\n", len(r.Errors))
 		for _, m := range r.Errors {
@@ -470,4 +520,13 @@ func (r *CVReport) Print(w io.Writer, showErrors bool) error {
 		}
 	}
 	return nil
+}
+
+func fmtThresholds(m map[string]float64) string {
+	var parts []string
+	for in, t := range m {
+		parts = append(parts, fmt.Sprintf("%s=%.2f", in, t))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
 }
