@@ -119,3 +119,34 @@ func TestCrossValidateCountsWrongTarget(t *testing.T) {
 		t.Fatalf("folds=1: err = %v, want ErrInvalid", err)
 	}
 }
+
+// Cross-validated figures on the real development set, classified for real:
+// floors at what this classifier reaches, so a change that makes real
+// tickets worse fails here (see README, "Real development set").
+func TestRealDevCrossValidated(t *testing.T) {
+	rows := loadRealDev(t)
+	c := newTestClassifier(t, Options{})
+	rep, err := CrossValidate(context.Background(), c, rows, CVOptions{Folds: 5, Reporter: "reporter@example.invalid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep.Print(&out, false)
+	t.Logf("\n%s", out.String())
+	if rep.ActionPrecision < 0.92 {
+		t.Errorf("action precision %.3f, want >= 0.92", rep.ActionPrecision)
+	}
+	if rep.Coverage < 0.28 {
+		t.Errorf("coverage %.3f, want >= 0.28", rep.Coverage)
+	}
+	if rep.NoActionRecall < 0.99 {
+		t.Errorf("no_action recall %.3f, want >= 0.99", rep.NoActionRecall)
+	}
+	if rep.ECE > 0.1 {
+		t.Errorf("expected calibration error %.3f, want <= 0.1", rep.ECE)
+	}
+	// A ticket for someone else must never be suggested on the reporter.
+	if rep.WrongTarget > 2 {
+		t.Errorf("%d suggestions on the wrong account, want at most 2", rep.WrongTarget)
+	}
+}

@@ -49,7 +49,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) > 0 && args[0] == "eval" {
 		return runClassifyEval(ctx, args[1:], stdout, stderr)
 	}
-	fs := newFlagSet("classify", "[--json] [--catalog FILE] [--directory FILE] [--reporter EMAIL] TEXT\n       switchyard classify eval [--catalog FILE] [--directory FILE] FILE", stderr)
+	fs := newFlagSet("classify", "[--json] [--catalog FILE] [--directory FILE] [--reporter EMAIL] TEXT\n       switchyard classify eval [--catalog FILE] [--directory FILE] [--kfold K] [--data CSV] FILE", stderr)
 	var f classifyFlags
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
@@ -86,7 +86,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
-	if r.Disposition == classify.PendingApproval {
+	if r.Disposition == classify.PendingApproval || r.Disposition == classify.NeedsInput {
 		in, _ := c.Catalog().Intent(r.Intent)
 		fmt.Fprintf(w, "intent:      %s (%s, %s on %s)\n", r.Intent, r.Runbook, in.Name, in.TargetSystem)
 	} else {
@@ -96,6 +96,9 @@ func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
 	fmt.Fprintf(w, "disposition: %s\n", r.Disposition)
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason:      %s\n", r.Reason)
+	}
+	if r.Explanation != "" {
+		fmt.Fprintf(w, "why:         %s\n", r.Explanation)
 	}
 	if r.Candidate != "" {
 		fmt.Fprintf(w, "closest:     %s\n", r.Candidate)
@@ -117,6 +120,9 @@ func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
 	fmt.Fprintf(w, "top:         %s\n", strings.Join(top, ", "))
 	if r.Evidence.Rule != "" {
 		fmt.Fprintf(w, "phrase:      %q\n", r.Evidence.Rule)
+	}
+	if len(r.Evidence.Words) > 0 {
+		fmt.Fprintf(w, "words:       %s\n", strings.Join(r.Evidence.Words, ", "))
 	}
 }
 
