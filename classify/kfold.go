@@ -23,6 +23,11 @@ type CVOptions struct {
 	TargetPrecision float64
 	// Reporter is the reporter of rows that name none.
 	Reporter string
+	// Learn makes the training folds recorded decisions (approved for an
+	// action label, no_action examples otherwise) before the held-out fold
+	// is classified: what the classifier does after the desk has decided
+	// that many real tickets. Off, the classifier is the catalog's.
+	Learn bool
 }
 
 // CVReport is the outcome of a k-fold cross-validated evaluation. Every
@@ -30,6 +35,7 @@ type CVOptions struct {
 // and a threshold fitted on the other folds only.
 type CVReport struct {
 	Rows, Folds int
+	Learn       bool // the training folds were learned as decisions
 	Classes     []string
 	// Confusion[true][predicted]; predicted is the intent suggested or
 	// waiting for input, else no_action.
@@ -231,15 +237,34 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 				train = append(train, row)
 			}
 		}
-		cal, th := c.fit(train, opts)
-		rep.Thresholds = append(rep.Thresholds, th.global)
-		rep.IntentThresholds = append(rep.IntentThresholds, th.per)
+		var test []cvRow
 		for _, row := range all {
 			if row.fold == f {
-				held = append(held, heldOut{row, cal, th})
+				test = append(test, row)
 			}
 		}
+		fitOn := train
+		if opts.Learn {
+			// The training folds become recorded decisions, as approvals
+			// and denials would make them. Calibration and thresholds are
+			// fitted on the training rows scored out of fold (an inner
+			// k-fold), never on rows the classifier has learned.
+			var err error
+			if fitOn, err = c.innerOutOfFold(ctx, train, opts); err != nil {
+				return nil, err
+			}
+			if test, err = c.scoreLearned(ctx, train, test, opts); err != nil {
+				return nil, err
+			}
+		}
+		cal, th := c.fit(fitOn, opts)
+		rep.Thresholds = append(rep.Thresholds, th.global)
+		rep.IntentThresholds = append(rep.IntentThresholds, th.per)
+		for _, row := range test {
+			held = append(held, heldOut{row, cal, th})
+		}
 	}
+	rep.Learn = opts.Learn
 	var fitTh thresholdSet
 	rep.Fit, fitTh = c.fit(all, opts)
 	rep.FitThreshold, rep.FitIntentThresholds = fitTh.global, fitTh.per
@@ -365,8 +390,8 @@ func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, thresholdSe
 	}
 	cal := FitIsotonic(pts)
 	scan := func(lo float64, only string) float64 {
-		// Scanning down from the top, so that one lucky high bin cannot
-		// pick a threshold below a region of errors.
+		// The lowest threshold whose suggestions, all of them from the top
+		// down, reach the target precision.
 		best := 1.01
 		for t := 0.99; t >= lo-1e-9; t -= 0.01 {
 			acted, correct := 0, 0
@@ -382,10 +407,8 @@ func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, thresholdSe
 					}
 				}
 			}
-			if acted > 0 && float64(correct)/float64(acted) >= opts.TargetPrecision {
+			if acted >= minActed && float64(correct)/float64(acted) >= opts.TargetPrecision {
 				best = round(t)
-			} else if acted > 0 {
-				break
 			}
 		}
 		return best
@@ -399,6 +422,9 @@ func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, thresholdSe
 	}
 	return cal, ths
 }
+
+// minActed is the fewest suggestions a threshold is judged on.
+const minActed = 5
 
 // minIntentCandidates is how many candidates an intent needs in the
 // training folds for a threshold of its own.
@@ -438,6 +464,9 @@ func reliability(pts []relPoint) ([]CalibrationBin, float64) {
 // Print writes the cross-validated report.
 func (r *CVReport) Print(w io.Writer, showErrors bool) error {
 	fmt.Fprintf(w, "rows: %d   folds: %d   (every figure is over held-out folds; calibration and threshold fitted on the training folds)\n", r.Rows, r.Folds)
+	if r.Learn {
+		fmt.Fprintln(w, "learning: each fold's classifier learned its training folds as recorded decisions; thresholds from an inner k-fold of the training folds")
+	}
 	var ths []string
 	for _, t := range r.Thresholds {
 		ths = append(ths, fmt.Sprintf("%.2f", t))
@@ -529,4 +558,71 @@ func fmtThresholds(m map[string]float64) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
+}
+
+// learned returns a classifier that also knows rows as labelled examples.
+func (c *Classifier) learned(rows []cvRow) (*Classifier, error) {
+	cat := *c.cat
+	cat.Intents = append([]Intent(nil), c.cat.Intents...)
+	for i := range cat.Intents {
+		cat.Intents[i].Examples = append([]string(nil), cat.Intents[i].Examples...)
+	}
+	cat.NoAction.Examples = append([]string(nil), c.cat.NoAction.Examples...)
+	idx := map[string]int{}
+	for i, in := range cat.Intents {
+		idx[in.ID] = i
+	}
+	for _, row := range rows {
+		text := focus(row.l.Text)
+		if i, ok := idx[row.l.Intent]; ok {
+			cat.Intents[i].Examples = append(cat.Intents[i].Examples, text)
+		} else {
+			cat.NoAction.Examples = append(cat.NoAction.Examples, text)
+		}
+	}
+	return New(Options{Catalog: &cat, Directory: c.ext.dir, Neighbours: c.k, Logger: c.log})
+}
+
+// scoreLearned classifies test with a classifier that learned train.
+func (c *Classifier) scoreLearned(ctx context.Context, train, test []cvRow, opts CVOptions) ([]cvRow, error) {
+	lc, err := c.learned(train)
+	if err != nil {
+		return nil, err
+	}
+	defer lc.Close()
+	out := make([]cvRow, len(test))
+	for i, row := range test {
+		r, err := lc.Classify(ctx, row.l.Ticket(opts.Reporter))
+		if err != nil {
+			return nil, fmt.Errorf("classify %.40q: %w", row.l.Text, err)
+		}
+		out[i] = cvRow{l: row.l, r: r, fold: row.fold}
+	}
+	return out, nil
+}
+
+// innerOutOfFold scores every training row with a classifier that learned
+// the other training rows only (an inner k-fold).
+func (c *Classifier) innerOutOfFold(ctx context.Context, train []cvRow, opts CVOptions) ([]cvRow, error) {
+	k := opts.Folds - 1
+	if k < 2 {
+		k = 2
+	}
+	var out []cvRow
+	for j := 0; j < k; j++ {
+		var learn, score []cvRow
+		for i, row := range train {
+			if i%k == j {
+				score = append(score, row)
+			} else {
+				learn = append(learn, row)
+			}
+		}
+		scored, err := c.scoreLearned(ctx, learn, score, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, scored...)
+	}
+	return out, nil
 }

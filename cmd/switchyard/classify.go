@@ -127,7 +127,7 @@ func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
 }
 
 func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] [--kfold K] [--data CSV] [--reserved FILE] FILE", stderr)
+	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] [--kfold K [--learn]] [--data CSV] [--reserved FILE] FILE", stderr)
 	var f classifyFlags
 	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
 	fs.StringVar(&f.directory, "directory", "", "synced users and groups `FILE` (JSON) to match names against")
@@ -135,6 +135,7 @@ func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Write
 	showErrors := fs.Bool("errors", false, "list the misclassified rows")
 	kfold := fs.Int("kfold", 0, "cross-validate over `K` folds: calibration and threshold fitted on the training folds, figures on the held-out ones")
 	seed := fs.Int64("seed", 1, "`N` that shuffles rows into folds")
+	learn := fs.Bool("learn", false, "with --kfold: each fold's classifier also learns its training folds as recorded decisions (what it does after the desk decided that many tickets)")
 	target := fs.Float64("target-precision", 0.985, "action `PRECISION` each fold's threshold is chosen for on its training folds")
 	data := fs.String("data", "", "data set `CSV` (Document column) that a row-label FILE (.tsv) points into; default: $SWITCHYARD_SHARED/datasets/it-service-tickets.csv")
 	reserved := fs.String("reserved", "", "`FILE` of reserved row numbers that must not be labelled; default: reserved-rows.txt next to the data set, when there")
@@ -177,7 +178,7 @@ func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer c.Close()
 	if *kfold != 0 {
-		rep, err := classify.CrossValidate(ctx, c, rows, classify.CVOptions{Folds: *kfold, Seed: *seed, TargetPrecision: *target, Reporter: f.reporter})
+		rep, err := classify.CrossValidate(ctx, c, rows, classify.CVOptions{Folds: *kfold, Seed: *seed, TargetPrecision: *target, Reporter: f.reporter, Learn: *learn})
 		if err != nil {
 			return err
 		}
