@@ -164,6 +164,8 @@ type Report struct {
 	// NeedsInput the rows waiting for an input, NeedsInputRight those whose
 	// intent is the label's.
 	Acted, ActedRight, ActionRows, WrongTarget, NeedsInput, NeedsInputRight int
+	// NeedsInputNoAction counts no_action rows put in needs_input.
+	NeedsInputNoAction int
 	// Calibration bins suggestions by confidence: predicted vs observed.
 	Calibration []CalibrationBin
 	ECE         float64 // expected calibration error over suggestions
@@ -263,6 +265,9 @@ func Evaluate(ctx context.Context, c *Classifier, rows []Labelled, defaultReport
 				if r.Intent == l.Intent {
 					rep.NeedsInputRight++
 				}
+				if l.Intent == NoAction {
+					rep.NeedsInputNoAction++
+				}
 			}
 		}
 		if l.Intent != NoAction {
@@ -353,7 +358,7 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 	fmt.Fprintf(w, "coverage (rows sent for approval): %.3f\n", r.Coverage)
 	fmt.Fprintf(w, "action precision: %.3f (%d of %d sent for approval were right)   action coverage: %.3f (of %d action rows)   right intent, wrong target: %d\n",
 		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, ratio(r.ActedRight, r.ActionRows), r.ActionRows, r.WrongTarget)
-	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d)\n", r.NeedsInput, r.NeedsInputRight)
+	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d; labelled no_action: %d)\n", r.NeedsInput, r.NeedsInputRight, r.NeedsInputNoAction)
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
 	var reasons []string
 	for k, v := range r.Reasons {
