@@ -54,7 +54,7 @@ func TestDiscourse(t *testing.T) {
 
 func TestForSomeoneElse(t *testing.T) {
 	tests := []struct {
-		text string
+		text  string
 		else_ bool
 	}{
 		{"My colleague forgot her password", true},
