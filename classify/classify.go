@@ -114,7 +114,7 @@ type Options struct {
 	Path string
 	// Directory resolves names to synced users and groups; nil matches none.
 	Directory Directory
-	// Neighbours is k for the nearest-neighbour vote (default 15).
+	// Neighbours is k for the nearest-neighbour vote (default 25).
 	Neighbours int
 	Logger     *slog.Logger
 }
@@ -183,7 +183,7 @@ func New(opts Options) (*Classifier, error) {
 		log:     opts.Logger,
 	}
 	if c.k <= 0 {
-		c.k = 15
+		c.k = 25
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
