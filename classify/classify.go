@@ -158,7 +158,7 @@ type Classifier struct {
 }
 
 // analyzerVersion changes when analysis changes, forcing a re-index.
-const analyzerVersion = "5"
+const analyzerVersion = "6"
 
 // New opens the example index (creating it on first use), loads the catalog's
 // examples into it and rebuilds the in-memory models from everything stored.
@@ -342,7 +342,7 @@ func (c *Classifier) load(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("re-analyse decision %s: %w", e.ID, err)
 				}
-				e.Terms = strings.Join(analyze(ents.mask(e.Text), c.spell.correct, c.isSalient), " ")
+				e.Terms = strings.Join(analyze(ents.mask(focus(e.Text)), c.fixer(e.Text), c.isSalient), " ")
 			}
 			decisions = append(decisions, e)
 		}
@@ -723,7 +723,8 @@ func (c *Classifier) RecordDecision(ctx context.Context, t Ticket, intent string
 		return fmt.Errorf("extract inputs: %w", err)
 	}
 	c.mu.RLock()
-	terms := analyze(ents.mask(text), c.spell.correct, c.isSalient)
+	// Learned as classified: the top of the ticket, typos fixed only in English.
+	terms := analyze(ents.mask(focus(text)), c.fixer(text), c.isSalient)
 	c.mu.RUnlock()
 	e := example{
 		ID:       exampleID("d:", class, text),
