@@ -49,6 +49,10 @@ type approvalsPage struct {
 	History      []approvalRow
 	HistoryKnown bool // the store can list recent runs
 	Highlight    int64
+	// Needs input (console_needs_input.go).
+	CanSupply  bool // the key carries ticket:ingest
+	NeedsInput []needsInputRow
+	NotActed   []approvalRow // newest no_action runs, with their reasons
 }
 
 // runLister is what the history needs of the store (*store.DB has it): runs
@@ -61,6 +65,7 @@ func (s *Server) consoleApprovalRoutes() {
 	s.mux.HandleFunc("GET /console/approvals", s.console(s.consoleApprovals))
 	s.mux.HandleFunc("POST /console/approvals/approver", s.console(s.consoleSetApprover))
 	s.mux.HandleFunc("POST /console/approvals/{id}/decision", s.console(s.consoleDecide))
+	s.consoleNeedsInputRoutes()
 }
 
 func (s *Server) needRunbook() error {
@@ -136,6 +141,9 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 		return p, err
 	}
 	p.CanDecide = ok
+	if err := s.needsInputData(ctx, sess, &p); err != nil {
+		return p, err
+	}
 	now := time.Now()
 	ps, err := s.opts.Runbook.Approvals(ctx, store.ApprovalPending, 0, consolePendingLimit+1)
 	if err != nil {
@@ -206,6 +214,9 @@ func (s *Server) consoleApprovals(w http.ResponseWriter, r *http.Request, sess *
 				hl = id
 			}
 		}
+	}
+	if v := r.URL.Query().Get("supplied"); v != "" {
+		flash, hl = s.suppliedFlash(r.Context(), v)
 	}
 	if r.URL.Query().Get("approver") == "saved" {
 		flash = "You decide as " + sess.approver + " in this session."

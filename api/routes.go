@@ -33,6 +33,7 @@ func (s *Server) routes() {
 	s.api("POST", "/api/v1/keys", ScopeConfigAdmin, s.handleCreateKey)
 	s.api("DELETE", "/api/v1/keys/{id}", ScopeConfigAdmin, s.handleRevokeKey)
 	s.runbookRoutes()
+	s.needsInputRoutes()
 	s.registerAPI()
 	// Public routes: Jira signs webhooks itself, the OAuth callback is
 	// authenticated by its single-use state, and the API document is public.

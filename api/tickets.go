@@ -66,6 +66,8 @@ type ingestResponse struct {
 	Created     bool       `json:"created"`
 	Disposition string     `json:"disposition"`
 	Reason      string     `json:"reason,omitempty"`
+	Explanation string     `json:"explanation,omitempty"`
+	Missing     []string   `json:"missing,omitempty"`
 	Intent      string     `json:"intent"`
 	Runbook     string     `json:"runbook,omitempty"`
 	Confidence  float64    `json:"confidence"`
@@ -96,7 +98,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	}
 	run := res.Run
 	out := ingestResponse{RunID: run.ID, IssueKey: run.IssueKey, Connection: run.Connection, Created: res.Created,
-		Disposition: run.Disposition, Reason: run.Reason, Intent: run.Intent, Runbook: run.Runbook,
+		Disposition: run.Disposition, Reason: run.Reason, Explanation: run.Explanation, Missing: run.Missing, Intent: run.Intent, Runbook: run.Runbook,
 		Confidence: run.Confidence, Inputs: run.Inputs, TargetUser: run.TargetUser, State: run.State,
 		JiraCheck: run.JiraCheck, Differs: run.CallerTextDiffers}
 	if run.CallerTextDiffers {

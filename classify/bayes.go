@@ -77,3 +77,15 @@ func (b *bayes) posterior(terms []string) map[string]float64 {
 	}
 	return out
 }
+
+// lift is how much more likely term is under class a than under class b,
+// as a log ratio of the smoothed term probabilities.
+func (b *bayes) lift(term, a, bc string) float64 {
+	if !b.vocab[term] {
+		return 0
+	}
+	v := float64(len(b.vocab))
+	pa := (float64(b.termCounts[a][term]) + bayesAlpha) / (float64(b.totals[a]) + bayesAlpha*v)
+	pb := (float64(b.termCounts[bc][term]) + bayesAlpha) / (float64(b.totals[bc]) + bayesAlpha*v)
+	return math.Log(pa / pb)
+}

@@ -37,9 +37,13 @@ type Catalog struct {
 	Version int `yaml:"version"`
 	// MinMargin is how far the best intent's confidence must lead the second
 	// one; closer than this and the classifier abstains (low_confidence).
-	MinMargin float64  `yaml:"min_margin"`
-	Intents   []Intent `yaml:"intents"`
-	NoAction  struct {
+	MinMargin float64 `yaml:"min_margin"`
+	// Calibration maps the vote share to the probability of being right,
+	// fitted on real tickets (switchyard classify eval --kfold prints one);
+	// thresholds apply to the calibrated confidence.
+	Calibration Calibration `yaml:"calibration"`
+	Intents     []Intent    `yaml:"intents"`
+	NoAction    struct {
 		Examples []string `yaml:"examples"`
 	} `yaml:"no_action"`
 }
@@ -101,6 +105,9 @@ func (c *Catalog) Validate() error {
 	}
 	if c.MinMargin < 0 || c.MinMargin >= 1 {
 		return switchyard.FieldErrorf(switchyard.ErrInvalid, "min_margin", "must be in [0,1), got %v", c.MinMargin)
+	}
+	if err := c.Calibration.validate(); err != nil {
+		return switchyard.FieldErrorf(switchyard.ErrInvalid, "calibration", "%v", err)
 	}
 	if len(c.Intents) == 0 {
 		return switchyard.FieldErrorf(switchyard.ErrInvalid, "intents", "at least one intent is required")

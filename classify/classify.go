@@ -27,6 +27,10 @@ import (
 const (
 	PendingApproval = "pending_approval"
 	DispositionNone = "no_action"
+	// NeedsInput: the intent is recognised but an input the runbook needs
+	// (the target account, a group, a licence) is not in the ticket; an
+	// agent supplies it and sends the run on to approval.
+	NeedsInput = "needs_input"
 )
 
 // Abstain reasons.
@@ -56,7 +60,28 @@ type Result struct {
 	Candidate   string   `json:"candidate,omitempty"`
 	Missing     []string `json:"missing,omitempty"`
 	Inputs      []Input  `json:"inputs"`
+	// Explanation says in words why the result abstains or waits, e.g.
+	// `already resolved: "problem solved"` (empty when it does neither).
+	Explanation string   `json:"explanation,omitempty"`
 	Evidence    Evidence `json:"evidence"`
+
+	// raw is the decision before the intent's threshold, for evaluation:
+	// cross-validation picks its own thresholds and calibration.
+	raw rawScore
+}
+
+// rawScore is a result before the threshold is applied.
+type rawScore struct {
+	// intent is the top class when it is an action intent ("" otherwise).
+	intent string
+	// conf is the uncalibrated vote share of intent.
+	conf float64
+	// hard is set when the result abstains whatever the threshold (two
+	// intents' phrases, a close second, or a discourse reason).
+	hard bool
+	// inputs and missing are what the intent's inputs would be.
+	inputs  []Input
+	missing []string
 }
 
 // Evidence explains a result to the approver.
@@ -66,6 +91,10 @@ type Evidence struct {
 	Bayes      float64 `json:"bayes"`
 	// Rule is the unmistakable phrase that matched, if any.
 	Rule string `json:"rule,omitempty"`
+	// Words are the ticket's words that decided the intent: the matched
+	// phrase, then the words most typical of the intent's examples against
+	// no_action's, strongest first.
+	Words []string `json:"words,omitempty"`
 	// Top are the best classes with their combined confidence.
 	Top []Score `json:"top"`
 }
@@ -85,7 +114,7 @@ type Options struct {
 	Path string
 	// Directory resolves names to synced users and groups; nil matches none.
 	Directory Directory
-	// Neighbours is k for the nearest-neighbour vote (default 15).
+	// Neighbours is k for the nearest-neighbour vote (default 25).
 	Neighbours int
 	Logger     *slog.Logger
 }
@@ -96,6 +125,10 @@ const (
 	weightNeighbours = 0.55
 	weightBayes      = 0.30
 	weightRule       = 0.15
+	// weightHeadRule is the phrase's share when it is in the first
+	// headWords words (the summary, in most tickets).
+	weightHeadRule = 0.30
+	headWords      = 8
 )
 
 // maxQueryTerms bounds the BM25 query of long e-mail threads.
@@ -107,19 +140,25 @@ type Classifier struct {
 	intents map[string]Intent
 	rules   []rule
 	salient map[string]bool
-	idx     *exampleIndex
-	ext     extractor
-	k       int
-	log     *slog.Logger
+	// topic holds each intent's own subject terms (its id, name and
+	// phrases): a ticket none of whose words is one of them is not about
+	// the intent, however its other words vote.
+	topic map[string]map[string]bool
+	idx   *exampleIndex
+	ext   extractor
+	k     int
+	log   *slog.Logger
 
 	mu    sync.RWMutex
 	class map[string]string // example id → class
-	nb    *bayes
-	spell *speller
+	// decided marks the examples that are recorded decisions.
+	decided map[string]bool
+	nb      *bayes
+	spell   *speller
 }
 
 // analyzerVersion changes when analysis changes, forcing a re-index.
-const analyzerVersion = "5"
+const analyzerVersion = "6"
 
 // New opens the example index (creating it on first use), loads the catalog's
 // examples into it and rebuilds the in-memory models from everything stored.
@@ -138,12 +177,13 @@ func New(opts Options) (*Classifier, error) {
 		intents: map[string]Intent{},
 		rules:   compileRules(cat),
 		salient: salientTerms(cat),
+		topic:   topicTerms(cat),
 		ext:     extractor{dir: opts.Directory},
 		k:       opts.Neighbours,
 		log:     opts.Logger,
 	}
 	if c.k <= 0 {
-		c.k = 15
+		c.k = 25
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -173,6 +213,48 @@ func (c *Classifier) Close() error {
 
 // Catalog returns the catalog in use.
 func (c *Classifier) Catalog() *Catalog { return c.cat }
+
+func topicTerms(cat *Catalog) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, in := range cat.Intents {
+		s := map[string]bool{}
+		for _, text := range append([]string{strings.ReplaceAll(in.ID, "_", " "), in.Name}, in.Phrases...) {
+			for _, t := range tokenize(text) {
+				s[t] = true
+			}
+		}
+		out[in.ID] = s
+	}
+	return out
+}
+
+// decisionNear reports whether one of the nearest neighbours is a recorded
+// approval of intent: what approvers taught is on topic even in words the
+// catalog never used.
+func (c *Classifier) decisionNear(hits []hit, intent string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, h := range hits {
+		if i == 3 {
+			break
+		}
+		if c.decided[h.id] && c.class[h.id] == intent {
+			return true
+		}
+	}
+	return false
+}
+
+// onTopic reports whether terms name intent's subject.
+func (c *Classifier) onTopic(intent string, terms []string) bool {
+	s := c.topic[intent]
+	for _, t := range terms {
+		if s[t] {
+			return true
+		}
+	}
+	return false
+}
 
 func salientTerms(cat *Catalog) map[string]bool {
 	s := map[string]bool{}
@@ -260,7 +342,7 @@ func (c *Classifier) load(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("re-analyse decision %s: %w", e.ID, err)
 				}
-				e.Terms = strings.Join(analyze(ents.mask(e.Text), c.spell.correct, c.isSalient), " ")
+				e.Terms = strings.Join(analyze(ents.mask(focus(e.Text)), c.fixer(e.Text), c.isSalient), " ")
 			}
 			decisions = append(decisions, e)
 		}
@@ -313,6 +395,7 @@ func (c *Classifier) fingerprint() string {
 
 func (c *Classifier) resetModels() {
 	c.class = map[string]string{}
+	c.decided = map[string]bool{}
 	c.nb = newBayes()
 	c.spell = newSpeller()
 }
@@ -324,6 +407,9 @@ func (c *Classifier) addModel(e example) {
 	}
 	terms := strings.Fields(e.Terms)
 	c.class[e.ID] = e.Class
+	if e.Source == sourceDecision {
+		c.decided[e.ID] = true
+	}
 	for _, t := range unique(terms) {
 		c.spell.add(t)
 	}
@@ -352,8 +438,11 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("extract inputs: %w", err)
 	}
+	// The request is at the top of a ticket; a forwarded thread's legal
+	// footer and quoted history below only add noise to the vote.
+	text = focus(text)
 	c.mu.RLock()
-	terms := analyze(ents.mask(text), c.spell.correct, c.isSalient)
+	terms := analyze(ents.mask(text), c.fixer(text), c.isSalient)
 	q := unique(terms)
 	if len(q) > maxQueryTerms {
 		q = q[:maxQueryTerms]
@@ -374,8 +463,21 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 	// Combine the three signals into one distribution.
 	combined := map[string]float64{}
 	wk, wb := weightNeighbours, weightBayes
+	wr := weightRule
+	// A phrase in the summary says what the ticket is about; one deep in a
+	// quoted thread is weaker evidence.
+	headHits := matchRules(c.rules, firstWords(text, headWords))
+	if len(ruleHits) == 1 && len(headHits) == 1 {
+		for in := range ruleHits {
+			if _, ok := headHits[in]; ok {
+				wr = weightHeadRule
+			}
+		}
+	}
 	if len(ruleHits) == 0 {
 		wk, wb = wk/(wk+wb), wb/(wk+wb)
+	} else {
+		wk, wb = wk*(1-wr)/(wk+wb), wb*(1-wr)/(wk+wb)
 	}
 	for cl, p := range knn {
 		combined[cl] += wk * p
@@ -384,7 +486,7 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 		combined[cl] += wb * p
 	}
 	for in := range ruleHits {
-		combined[in] += weightRule / float64(len(ruleHits))
+		combined[in] += wr / float64(len(ruleHits))
 	}
 	ranked := make([]Score, 0, len(combined))
 	for cl, p := range combined {
@@ -400,9 +502,13 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 		ranked = []Score{{Intent: NoAction, Confidence: 1}}
 	}
 	top := ranked[0]
+	conf := top.Confidence
+	if top.Intent != NoAction {
+		conf = round(c.cat.Calibration.Apply(conf))
+	}
 	res := Result{
 		Intent:      NoAction,
-		Confidence:  top.Confidence,
+		Confidence:  conf,
 		Disposition: DispositionNone,
 		Inputs:      []Input{},
 		Evidence: Evidence{
@@ -431,33 +537,64 @@ func (c *Classifier) Classify(ctx context.Context, t Ticket) (Result, error) {
 		res.Reason = ReasonUnrecognized
 		if best.Intent != "" && best.Confidence >= 0.2 {
 			res.Candidate = best.Intent
+			// Say why when the discourse explains it better than "unrecognized".
+			if reason, why := discourse(text, best.Intent); reason != "" {
+				res.Reason, res.Explanation = reason, why
+			}
 		}
 		return res, nil
 	}
 	in := c.intents[top.Intent]
 	res.Candidate = in.ID
-	closest := combined[NoAction]
-	if second > closest {
-		closest = second
+	inputs, missing := ents.inputsFor(in)
+	res.raw = rawScore{intent: in.ID, conf: top.Confidence, inputs: inputs, missing: missing}
+	c.mu.RLock()
+	res.Evidence.Words = c.decidingWords(text, terms, in.ID, ruleHits[in.ID])
+	c.mu.RUnlock()
+	// Voted for by words that are not the intent's subject ("monday",
+	// "please add"): neighbours agree on style, not on what is asked.
+	if !c.onTopic(in.ID, terms) && !c.decisionNear(hits, in.ID) {
+		res.raw.hard = true
+		res.Reason = ReasonLowConfidence
+		res.Explanation = "no word of the ticket names the subject of " + in.ID
+		return res, nil
 	}
-	// Two intents' unmistakable phrases: the ticket asks for two runbooks,
-	// and acting on one of them would be a guess at what matters.
-	if top.Confidence < in.Threshold || top.Confidence-closest < c.cat.MinMargin || len(ruleHits) > 1 {
+	// Two intents close together, or both intents' unmistakable phrases:
+	// the ticket asks for two runbooks, and acting on one of them would be
+	// a guess at what matters. (No_action's share is the threshold's job.)
+	if top.Confidence-second < c.cat.MinMargin || len(ruleHits) > 1 {
+		res.raw.hard = true
 		res.Reason = ReasonLowConfidence
 		return res, nil
 	}
-
-	inputs, missing := ents.inputsFor(in)
-	res.Inputs = append(res.Inputs, inputs...)
-	if len(missing) > 0 {
-		res.Reason = ReasonMissingInput
-		res.Missing = missing
+	// On the topic, but resolved, a notice, a question, an investigation
+	// or another system: nothing to run, whatever the confidence.
+	if reason, why := discourse(text, in.ID); reason != "" {
+		res.raw.hard = true
+		res.Reason, res.Explanation = reason, why
 		return res, nil
 	}
+	if res.Confidence < in.Threshold {
+		res.Reason = ReasonLowConfidence
+		return res, nil
+	}
+	res.Inputs = append(res.Inputs, inputs...)
 	res.Intent = in.ID
 	res.Runbook = in.Runbook
-	res.Disposition = PendingApproval
 	res.Candidate = ""
+	if len(missing) > 0 {
+		// Recognised, but the runbook cannot run without an input: an agent
+		// supplies it (needs_input) rather than the ticket vanishing.
+		res.Disposition = NeedsInput
+		res.Reason = ReasonMissingInput
+		res.Missing = missing
+		res.Explanation = "needs " + strings.Join(missing, ", ")
+		if contains(missing, InputTargetUser) && ents.someoneElse != "" {
+			res.Explanation += fmt.Sprintf(`: the ticket is for someone else (%q) and names no account`, ents.someoneElse)
+		}
+		return res, nil
+	}
+	res.Disposition = PendingApproval
 	return res, nil
 }
 
@@ -491,6 +628,76 @@ func (c *Classifier) vote(hits []hit) map[string]float64 {
 	return out
 }
 
+// decidingWords names the ticket's words that decided intent: the matched
+// phrase first, then up to five words whose naive Bayes weight for the
+// intent most exceeds their weight for no_action. Callers hold mu.
+func (c *Classifier) decidingWords(text string, terms []string, intent, phrase string) []string {
+	var out []string
+	if phrase != "" {
+		out = append(out, phrase)
+	}
+	type tw struct {
+		term string
+		w    float64
+	}
+	var ws []tw
+	seen := map[string]bool{}
+	for _, t := range terms {
+		if seen[t] || strings.HasPrefix(t, negPrefix) || strings.HasPrefix(t, "zz") {
+			continue
+		}
+		seen[t] = true
+		if w := c.nb.lift(t, intent, NoAction); w > 0.5 {
+			ws = append(ws, tw{t, w})
+		}
+	}
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].w > ws[j].w })
+	surface := surfaceWords(text)
+	for _, x := range ws {
+		if len(out) >= 6 {
+			break
+		}
+		w := surface[x.term]
+		if w == "" {
+			w = x.term
+		}
+		if phrase != "" && strings.Contains(" "+phrase+" ", " "+w+" ") {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// surfaceWords maps each stem to the first word of text that has it, so
+// evidence shows "locked", not "lock".
+func surfaceWords(text string) map[string]string {
+	out := map[string]string{}
+	for _, w := range splitWords(strings.ToLower(text)) {
+		t := w.text
+		if syn, ok := synonyms[t]; ok {
+			t = syn
+		}
+		t = stem(t)
+		if _, ok := out[t]; !ok {
+			out[t] = w.text
+		}
+	}
+	return out
+}
+
+// fixer is the typo corrector for text, or nil when the text is not
+// English: "reste" in a French ticket is a word, not a typo of "reset".
+// Callers hold mu.
+func (c *Classifier) fixer(text string) func(string) string {
+	for _, r := range text {
+		if r >= 0xC0 && r <= 0x24F && r != 0xD7 && r != 0xF7 {
+			return nil
+		}
+	}
+	return c.spell.correct
+}
+
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // RecordDecision learns from a human decision on a suggestion: an approval
@@ -516,7 +723,8 @@ func (c *Classifier) RecordDecision(ctx context.Context, t Ticket, intent string
 		return fmt.Errorf("extract inputs: %w", err)
 	}
 	c.mu.RLock()
-	terms := analyze(ents.mask(text), c.spell.correct, c.isSalient)
+	// Learned as classified: the top of the ticket, typos fixed only in English.
+	terms := analyze(ents.mask(focus(text)), c.fixer(text), c.isSalient)
 	c.mu.RUnlock()
 	e := example{
 		ID:       exampleID("d:", class, text),

@@ -45,7 +45,13 @@ func TestGolden(t *testing.T) {
 		{"group_membership", Ticket{"Group access", "Please add me to the devops-oncall group, I join the rotation.", rep}, "group_membership", PendingApproval, ""},
 		{"abstain_unrecognized", Ticket{"Printer", "The printer on floor 3 prints everything with grey stripes.", rep}, NoAction, DispositionNone, ReasonUnrecognized},
 		{"abstain_low_confidence", Ticket{"Two things", "Please unlock my account and also reset my MFA on my new phone.", rep}, NoAction, DispositionNone, ReasonLowConfidence},
-		{"abstain_missing_input", Ticket{"Please add me to the group", "Add me to the group my team uses for the shared drive.", rep}, NoAction, DispositionNone, ReasonMissingInput},
+		{"abstain_missing_input", Ticket{"Please add me to the group", "Add me to the group my team uses for the shared drive.", rep}, "group_membership", NeedsInput, ReasonMissingInput},
+		{"needs_input_someone_else", Ticket{"Password reset", "My colleague forgot her password, please reset it.", rep}, "password_reset", NeedsInput, ReasonMissingInput},
+		{"discourse_resolved", Ticket{"Account locked", "My account was locked yesterday but the problem is solved now, thanks.", rep}, NoAction, DispositionNone, ReasonResolved},
+		{"discourse_question", Ticket{"Password", "Your password expires in 5 days. How do I change my password before then?", rep}, NoAction, DispositionNone, ReasonInformational},
+		{"discourse_howto", Ticket{"Password change", "How do I change my password from home? What are the steps?", rep}, NoAction, DispositionNone, ReasonQuestion},
+		{"discourse_investigate", Ticket{"Account keeps locking", "Please investigate why my account gets locked every morning after I changed my domain password.", rep}, NoAction, DispositionNone, ReasonInvestigation},
+		{"discourse_other_system", Ticket{"Oracle password reset", "Please reset my Oracle Fusion password, I forgot it.", rep}, NoAction, DispositionNone, ReasonOtherSystem},
 		{"abstain_negation", Ticket{"Not a password issue", "My password is fine, no need to reset it. The intranet home page shows an error.", rep}, NoAction, DispositionNone, ReasonUnrecognized},
 	}
 	for _, tt := range tests {

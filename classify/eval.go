@@ -23,6 +23,13 @@ type Labelled struct {
 	Text     string `json:"text"`
 	Intent   string `json:"intent"`
 	Reporter string `json:"reporter,omitempty"`
+	// Target, when set on an action row, is whose account the runbook must
+	// act on: self (the reporter) or other. A suggestion for the right
+	// intent on the wrong account is wrong.
+	Target string `json:"target,omitempty"`
+	// Row is the data-set row of a row-labelled file; Note its sample.
+	Row  int    `json:"-"`
+	Note string `json:"-"`
 }
 
 // Ticket splits the text into summary (first line) and description.
@@ -151,6 +158,14 @@ type Report struct {
 	// NoActionFPR is the share of no_action rows that got an action intent.
 	NoActionFPR float64
 	Reasons     map[string]int // abstentions by reason
+	// Acted counts rows sent for approval, ActedRight those with the right
+	// intent (and target); ActionRows the rows labelled with an action
+	// intent; WrongTarget right-intent suggestions on the wrong account;
+	// NeedsInput the rows waiting for an input, NeedsInputRight those whose
+	// intent is the label's.
+	Acted, ActedRight, ActionRows, WrongTarget, NeedsInput, NeedsInputRight int
+	// NeedsInputNoAction counts no_action rows put in needs_input.
+	NeedsInputNoAction int
 	// Calibration bins suggestions by confidence: predicted vs observed.
 	Calibration []CalibrationBin
 	ECE         float64 // expected calibration error over suggestions
@@ -181,6 +196,7 @@ type CalibrationBin struct {
 type Miss struct {
 	Text, Want, Got, Reason string
 	Confidence              float64
+	Row                     int // data-set row, for row-labelled files
 }
 
 // Evaluate classifies every row and computes the report. Rows without a
@@ -216,18 +232,53 @@ func Evaluate(ctx context.Context, c *Classifier, rows []Labelled, defaultReport
 		if err != nil {
 			return nil, fmt.Errorf("classify %.40q: %w", l.Text, err)
 		}
-		rep.Confusion[l.Intent][r.Intent]++
-		if r.Disposition == PendingApproval {
-			nonAbstain[l.Intent]++
-			suggs = append(suggs, sugg{r.Confidence, r.Intent == l.Intent})
+		// Only a suggestion sent for approval counts as acting; needs_input
+		// waits for an agent and is counted on its own.
+		got := r.Intent
+		if r.Disposition != PendingApproval {
+			got = NoAction
+		}
+		// The right runbook on the wrong account is a wrong suggestion.
+		wrongTarget := r.Disposition == PendingApproval && got == l.Intent && !targetMatches(l, r.Inputs, rowReporter(l, defaultReporter))
+		if wrongTarget {
+			rep.WrongTarget++
+			rep.Confusion[l.Intent][NoAction+"/wrong_target"]++
 		} else {
+			rep.Confusion[l.Intent][got]++
+		}
+		right := got == l.Intent && !wrongTarget
+		switch r.Disposition {
+		case PendingApproval:
+			nonAbstain[l.Intent]++
+			rep.Acted++
+			if right {
+				rep.ActedRight++
+			}
+			suggs = append(suggs, sugg{r.Confidence, right})
+		default:
 			rep.Reasons[r.Reason]++
 			if l.Intent == NoAction {
 				nonAbstain[NoAction]++
 			}
+			if r.Disposition == NeedsInput {
+				rep.NeedsInput++
+				if r.Intent == l.Intent {
+					rep.NeedsInputRight++
+				}
+				if l.Intent == NoAction {
+					rep.NeedsInputNoAction++
+				}
+			}
 		}
-		if r.Intent != l.Intent {
-			rep.Errors = append(rep.Errors, Miss{Text: l.Text, Want: l.Intent, Got: r.Intent, Reason: r.Reason, Confidence: r.Confidence})
+		if l.Intent != NoAction {
+			rep.ActionRows++
+		}
+		if !right {
+			g := got
+			if wrongTarget {
+				g += " (wrong target)"
+			}
+			rep.Errors = append(rep.Errors, Miss{Text: l.Text, Want: l.Intent, Got: g, Reason: r.Reason, Confidence: r.Confidence, Row: l.Row})
 		}
 	}
 	var f1sum float64
@@ -241,6 +292,9 @@ func Evaluate(ctx context.Context, c *Classifier, rows []Labelled, defaultReport
 			m.Support += rep.Confusion[cl][t]
 			m.Predicted += rep.Confusion[t][cl]
 		}
+		wt := rep.Confusion[cl][NoAction+"/wrong_target"]
+		m.Support += wt
+		m.Predicted += wt
 		m.Precision = ratio(tp, m.Predicted)
 		m.Recall = ratio(tp, m.Support)
 		if m.Precision+m.Recall > 0 {
@@ -302,6 +356,9 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 	tw.Flush()
 	fmt.Fprintf(w, "\nmacro-F1 (action intents): %.3f\n", r.MacroF1)
 	fmt.Fprintf(w, "coverage (rows sent for approval): %.3f\n", r.Coverage)
+	fmt.Fprintf(w, "action precision: %.3f (%d of %d sent for approval were right)   action coverage: %.3f (of %d action rows)   right intent, wrong target: %d\n",
+		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, ratio(r.ActedRight, r.ActionRows), r.ActionRows, r.WrongTarget)
+	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d; labelled no_action: %d)\n", r.NeedsInput, r.NeedsInputRight, r.NeedsInputNoAction)
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
 	var reasons []string
 	for k, v := range r.Reasons {

@@ -182,7 +182,7 @@ func TestProxyPurchaseAndInternalProject(t *testing.T) {
 		t.Fatalf("read header of %s: %v", path, err)
 	}
 	ctx := context.Background()
-	total, acted := 0, 0
+	total, acted, waiting := 0, 0, 0
 	byIntent := map[string]int{}
 	for {
 		rec, err := r.Read()
@@ -204,12 +204,15 @@ func TestProxyPurchaseAndInternalProject(t *testing.T) {
 			acted++
 			byIntent[res.Intent]++
 		}
+		if res.Disposition == NeedsInput {
+			waiting++ // not acted on, but an agent's queue: reported
+		}
 	}
 	if total < 1000 {
 		t.Fatalf("only %d Purchase/Internal Project rows in %s; is it the right file?", total, path)
 	}
 	rate := float64(acted) / float64(total)
-	t.Logf("proxy: %d of %d Purchase/Internal Project tickets got an action intent (%.2f%%): %v", acted, total, 100*rate, byIntent)
+	t.Logf("proxy: %d of %d Purchase/Internal Project tickets got an action intent (%.2f%%): %v; %d wait as needs_input", acted, total, 100*rate, byIntent, waiting)
 	if rate > 0.02 {
 		t.Errorf("%.2f%% of Purchase/Internal Project tickets got an action intent, want <= 2%%", 100*rate)
 	}

@@ -183,6 +183,9 @@ func (x *exampleIndex) neighbours(ctx context.Context, terms []string, k int) ([
 		qs = append(qs, tq)
 	}
 	req := bleve.NewSearchRequestOptions(bleve.NewDisjunctionQuery(qs...), k, 0, false)
+	// Ties broken by id: equal scores are common among short examples,
+	// and the k-th neighbour must not depend on how segments were merged.
+	req.SortBy([]string{"-_score", "_id"})
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search examples: %w", err)

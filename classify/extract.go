@@ -61,10 +61,13 @@ type extractor struct {
 type entities struct {
 	target   *Input
 	fallback *Input
-	name     *Input
-	email    *Input
-	groups   []Input
-	skus     []Input
+	// someoneElse names the words that make the ticket another person's
+	// request ("colleague", "her"): the reporter is then no fallback.
+	someoneElse string
+	name        *Input
+	email       *Input
+	groups      []Input
+	skus        []Input
 	// names are the directory names (users and groups) found in the text,
 	// masked to slot tokens before classification.
 	names []surface

@@ -66,6 +66,8 @@ func (x *extractor) extract(ctx context.Context, t Ticket) (entities, error) {
 	if reporter != "" {
 		e.fallback = x.userInput(ctx, reporter, SourceReporterFallback)
 	}
+	// A ticket for someone else never falls back to the reporter's account.
+	e.someoneElse = forSomeoneElse(text)
 
 	// A new hire's name and e-mail: they are not in the directory yet.
 	if m := nameLineRe.FindStringSubmatch(body); m != nil && cleanName(m[1]) != "" {
@@ -100,7 +102,7 @@ func (e entities) inputsFor(in Intent) (inputs []Input, missing []string) {
 		case InputTargetUser:
 			if e.target != nil {
 				inputs = append(inputs, *e.target)
-			} else if in.ReporterFallback && e.fallback != nil {
+			} else if in.ReporterFallback && e.fallback != nil && e.someoneElse == "" {
 				inputs = append(inputs, *e.fallback)
 			}
 		case InputName:

@@ -66,7 +66,8 @@ func TestGoldenCards(t *testing.T) {
 	req := ApprovalRequest{RunID: r.ID, ApprovalID: 7, Connection: r.Connection, IssueKey: r.IssueKey, IssueURL: r.Ticket.URL,
 		Summary: r.Ticket.Summary + " <script>&", Reporter: r.Ticket.ReporterEmail, Intent: r.Intent, Runbook: r.Runbook, RunbookName: r.RunbookName,
 		Confidence: r.Confidence, TargetUser: r.TargetUser, TargetFrom: "text:email", Inputs: r.Inputs, Expires: r.Approval.Expires,
-		Links: []DecisionLinks{{Approver: "carol@example.com", Approve: "https://sy.example.com/api/v1/approvals/7/link?token=a", Deny: "https://sy.example.com/api/v1/approvals/7/link?token=d"}}}
+		Evidence: []string{"password reset", "forgot", "<b>"},
+		Links:    []DecisionLinks{{Approver: "carol@example.com", Approve: "https://sy.example.com/api/v1/approvals/7/link?token=a", Deny: "https://sy.example.com/api/v1/approvals/7/link?token=d"}}}
 	b, _ := json.MarshalIndent(SlackBlocks(req), "", "  ")
 	golden(t, "slack-blocks.json", append(b, '\n'))
 	b, _ = json.MarshalIndent(TeamsCard(req), "", "  ")

@@ -162,7 +162,10 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: classify: %w", t.IssueKey, err)
 	}
-	d.Inputs, d.Candidate = res.Inputs, res.Candidate
+	d.Inputs, d.Candidate, d.Missing, d.Explanation = res.Inputs, res.Candidate, res.Missing, res.Explanation
+	if len(res.Evidence.Words) > 0 || res.Evidence.Rule != "" {
+		d.Evidence = &Evidence{Words: res.Evidence.Words, Rule: res.Evidence.Rule}
+	}
 	if in, ok := s.intent(res.Intent); ok {
 		d.RunbookName, d.Target = in.Name, in.TargetSystem
 	}
@@ -175,10 +178,14 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 		Disposition: res.Disposition, Reason: res.Reason, Inputs: mustJSON(d),
 	}
 	var expires time.Time
-	if res.Disposition == classify.PendingApproval {
+	switch res.Disposition {
+	case classify.PendingApproval:
 		tr.State = StatePending
 		expires = s.now().Add(s.opts.Expiry)
-	} else {
+	case classify.NeedsInput:
+		// Waits for an agent to supply the missing input; no approval yet.
+		tr.State = StateNeedsInput
+	default:
 		tr.State = StateNoAction
 		if tr.Disposition == "" {
 			tr.Disposition = classify.DispositionNone
@@ -211,6 +218,12 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 		}
 		if res.Candidate != "" {
 			cl["candidate"] = res.Candidate
+		}
+		if len(res.Missing) > 0 {
+			cl["missing"] = res.Missing
+		}
+		if res.Explanation != "" {
+			cl["explanation"] = res.Explanation
 		}
 		if a.ID != 0 {
 			cl["approval"] = a.ID

@@ -33,7 +33,9 @@ type ApprovalRequest struct {
 	TargetUser  string           `json:"targetUser,omitempty"`
 	TargetFrom  string           `json:"targetUserSource,omitempty"`
 	Inputs      []classify.Input `json:"inputs"`
-	Expires     time.Time        `json:"expiresAt"`
+	// Evidence are the ticket's words that decided the intent (evidence.go).
+	Evidence []string  `json:"evidence,omitempty"`
+	Expires  time.Time `json:"expiresAt"`
 	// JiraCheck is the run's check of the ingested text against Jira;
 	// CallerTextDiffers and CallerSummary warn approvers that the ingest
 	// caller sent other text than Jira's, which the request shows.
@@ -98,6 +100,9 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 	}
 	if r.IssueURL != "" && !sameHost(r.IssueURL, s.siteURL(run.Connection)) && s.siteURL(run.Connection) != "" {
 		r.IssueURL = "" // a run stored before links were checked: use the site's
+	}
+	if run.Evidence != nil {
+		r.Evidence = run.Evidence.Words
 	}
 	if r.IssueURL == "" {
 		// No link was ingested: the site's browse URL is the issue's link.

@@ -34,6 +34,10 @@ const (
 	StateFailed    = "failed"           // execution failed or was interrupted; terminal
 	StateDenied    = "denied"           // terminal, nothing executed
 	StateExpired   = "expired"          // nobody decided in time; terminal, nothing executed
+	// StateNeedsInput: the intent is recognised but an input is missing (the
+	// target account, a group); an agent supplies it (SupplyInputs) and the
+	// run goes on to pending_approval.
+	StateNeedsInput = "needs_input"
 )
 
 // Write-back decision labels, as they appear in the Jira comment.
@@ -86,7 +90,12 @@ type Run struct {
 	Candidate   string           `json:"candidate,omitempty"`
 	Inputs      []classify.Input `json:"inputs"`
 	TargetUser  string           `json:"targetUser,omitempty"`
-	State       string           `json:"state"`
+	// Missing are the inputs a needs_input run waits for; Explanation says
+	// why a run abstained or waits, in words.
+	Missing     []string  `json:"missing,omitempty"`
+	Explanation string    `json:"explanation,omitempty"`
+	Evidence    *Evidence `json:"evidence,omitempty"`
+	State       string    `json:"state"`
 	// JiraCheck says where Ticket's text comes from (CheckJira, CheckMatches,
 	// CheckDiffers, CheckUnverified); CallerTextDiffers marks a run whose
 	// ingest caller sent other text than Jira holds, CallerTicket is what the
@@ -138,6 +147,16 @@ type doc struct {
 	Check       string           `json:"jiraCheck,omitempty"`
 	Caller      *Ticket          `json:"caller,omitempty"` // what the ingest caller sent, when Jira's text was used
 	Differs     bool             `json:"callerTextDiffers,omitempty"`
+	Missing     []string         `json:"missing,omitempty"`
+	Explanation string           `json:"explanation,omitempty"`
+	Evidence    *Evidence        `json:"evidence,omitempty"`
+}
+
+// Evidence is what decided a run's intent, for the approver: the ticket's
+// words (the matched phrase first) and the phrase itself.
+type Evidence struct {
+	Words []string `json:"words,omitempty"`
+	Rule  string   `json:"rule,omitempty"`
 }
 
 type actorKey struct{}
@@ -169,6 +188,7 @@ func runFrom(tr store.TicketRun) (Run, error) {
 	}
 	r.Ticket, r.Inputs, r.Candidate, r.RunbookName = d.Ticket, d.Inputs, d.Candidate, d.RunbookName
 	r.JiraCheck, r.CallerTextDiffers, r.CallerTicket = d.Check, d.Differs, d.Caller
+	r.Missing, r.Explanation, r.Evidence = d.Missing, d.Explanation, d.Evidence
 	if r.Inputs == nil {
 		r.Inputs = []classify.Input{}
 	}

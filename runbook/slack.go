@@ -110,6 +110,10 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 			map[string]any{"type": "button", "action_id": "deny", "style": "danger", "text": plain("Deny"), "value": id},
 		}},
 	}
+	if ev := slackEvidence(req); ev != nil {
+		// Before the buttons: read why, then decide.
+		blocks = append(blocks[:len(blocks)-1], ev, blocks[len(blocks)-1])
+	}
 	if w := checkWarning(req); w != "" {
 		// Before the buttons, where the approver looks last.
 		warn := map[string]any{"type": "context", "elements": []any{mrkdwn(":warning: *" + slackEscape(w) + "*")}}

@@ -73,6 +73,9 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 			map[string]any{"title": "Expires", "value": req.Expires.UTC().Format(timeFormat)},
 		}},
 	}
+	if ev := teamsEvidence(req); ev != nil {
+		body = append(body, ev)
+	}
 	if w := checkWarning(req); w != "" {
 		body = append(body, tb("⚠ "+w, map[string]any{"color": "Attention", "weight": "Bolder"}))
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"switchyard/classify"
@@ -47,7 +49,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) > 0 && args[0] == "eval" {
 		return runClassifyEval(ctx, args[1:], stdout, stderr)
 	}
-	fs := newFlagSet("classify", "[--json] [--catalog FILE] [--directory FILE] [--reporter EMAIL] TEXT\n       switchyard classify eval [--catalog FILE] [--directory FILE] FILE", stderr)
+	fs := newFlagSet("classify", "[--json] [--catalog FILE] [--directory FILE] [--reporter EMAIL] TEXT\n       switchyard classify eval [--catalog FILE] [--directory FILE] [--kfold K] [--data CSV] FILE", stderr)
 	var f classifyFlags
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
@@ -84,7 +86,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
-	if r.Disposition == classify.PendingApproval {
+	if r.Disposition == classify.PendingApproval || r.Disposition == classify.NeedsInput {
 		in, _ := c.Catalog().Intent(r.Intent)
 		fmt.Fprintf(w, "intent:      %s (%s, %s on %s)\n", r.Intent, r.Runbook, in.Name, in.TargetSystem)
 	} else {
@@ -94,6 +96,9 @@ func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
 	fmt.Fprintf(w, "disposition: %s\n", r.Disposition)
 	if r.Reason != "" {
 		fmt.Fprintf(w, "reason:      %s\n", r.Reason)
+	}
+	if r.Explanation != "" {
+		fmt.Fprintf(w, "why:         %s\n", r.Explanation)
 	}
 	if r.Candidate != "" {
 		fmt.Fprintf(w, "closest:     %s\n", r.Candidate)
@@ -116,25 +121,54 @@ func printResult(w io.Writer, c *classify.Classifier, r classify.Result) {
 	if r.Evidence.Rule != "" {
 		fmt.Fprintf(w, "phrase:      %q\n", r.Evidence.Rule)
 	}
+	if len(r.Evidence.Words) > 0 {
+		fmt.Fprintf(w, "words:       %s\n", strings.Join(r.Evidence.Words, ", "))
+	}
 }
 
 func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] FILE", stderr)
+	fs := newFlagSet("classify", "eval [--catalog FILE] [--directory FILE] [--errors] [--kfold K [--learn]] [--data CSV] [--reserved FILE] FILE", stderr)
 	var f classifyFlags
 	fs.StringVar(&f.catalog, "catalog", "", "runbook catalog `FILE` (YAML); default: the built-in catalog")
 	fs.StringVar(&f.directory, "directory", "", "synced users and groups `FILE` (JSON) to match names against")
 	fs.StringVar(&f.reporter, "reporter", "reporter@example.invalid", "reporter `EMAIL` for rows that name none")
 	showErrors := fs.Bool("errors", false, "list the misclassified rows")
+	kfold := fs.Int("kfold", 0, "cross-validate over `K` folds: calibration and threshold fitted on the training folds, figures on the held-out ones")
+	seed := fs.Int64("seed", 1, "`N` that shuffles rows into folds")
+	learn := fs.Bool("learn", false, "with --kfold: each fold's classifier also learns its training folds as recorded decisions (what it does after the desk decided that many tickets)")
+	target := fs.Float64("target-precision", 0.985, "action `PRECISION` each fold's threshold is chosen for on its training folds")
+	data := fs.String("data", "", "data set `CSV` (Document column) that a row-label FILE (.tsv) points into; default: $SWITCHYARD_SHARED/datasets/it-service-tickets.csv")
+	reserved := fs.String("reserved", "", "`FILE` of reserved row numbers that must not be labelled; default: reserved-rows.txt next to the data set, when there")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "switchyard classify eval: exactly one labelled FILE (CSV with text,intent columns or JSONL) is required")
+		fmt.Fprintln(stderr, "switchyard classify eval: exactly one labelled FILE (CSV with text,intent columns, JSONL, or a .tsv of row labels) is required")
 		fs.Usage()
 		return errUsage
 	}
-	rows, err := classify.LoadLabelled(pos[0])
+	var rows []classify.Labelled
+	if strings.EqualFold(filepath.Ext(pos[0]), ".tsv") {
+		csvPath := *data
+		if csvPath == "" {
+			shared := os.Getenv("SWITCHYARD_SHARED")
+			if shared == "" {
+				fmt.Fprintln(stderr, "switchyard classify eval: a .tsv of row labels needs the data set: pass --data CSV or set SWITCHYARD_SHARED")
+				return errUsage
+			}
+			csvPath = filepath.Join(shared, "datasets", "it-service-tickets.csv")
+		}
+		res := *reserved
+		if res == "" {
+			if p := filepath.Join(filepath.Dir(csvPath), "reserved-rows.txt"); fileExists(p) {
+				res = p
+			}
+		}
+		rows, err = classify.LoadRowLabels(pos[0], csvPath, res)
+	} else {
+		rows, err = classify.LoadLabelled(pos[0])
+	}
 	if err != nil {
 		return err
 	}
@@ -143,9 +177,21 @@ func runClassifyEval(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer c.Close()
+	if *kfold != 0 {
+		rep, err := classify.CrossValidate(ctx, c, rows, classify.CVOptions{Folds: *kfold, Seed: *seed, TargetPrecision: *target, Reporter: f.reporter, Learn: *learn})
+		if err != nil {
+			return err
+		}
+		return rep.Print(stdout, *showErrors)
+	}
 	rep, err := classify.Evaluate(ctx, c, rows, f.reporter)
 	if err != nil {
 		return err
 	}
 	return rep.Print(stdout, *showErrors)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,44 @@ func TestClassifyCLIEval(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("eval output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// classify eval --kfold over a row-label file: the text comes from the data
+// set (--data), reserved rows are refused, and the report has the
+// reliability table, the calibration error, per-intent figures and the
+// precision-coverage curve.
+func TestClassifyCLIEvalKFold(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "tickets.csv")
+	var csv strings.Builder
+	csv.WriteString("Document,Topic_group\n")
+	var labels strings.Builder
+	labels.WriteString("row\tintent\ttarget\n")
+	for i := 0; i < 10; i++ {
+		csv.WriteString("password reset please i forgot my password,Access\nprinter on floor two is jammed again,Hardware\n")
+		fmt.Fprintf(&labels, "%d\tpassword_reset\tself\n%d\tno_action\t-\n", 2*i, 2*i+1)
+	}
+	os.WriteFile(data, []byte(csv.String()), 0o644)
+	tsv := filepath.Join(dir, "dev.tsv")
+	os.WriteFile(tsv, []byte(labels.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "reserved-rows.txt"), []byte("# none labelled here\n99\n"), 0o644)
+	code, out, errs := runClassifyCLI(t, "classify", "eval", "--kfold", "5", "--data", data, tsv)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"rows: 20   folds: 5", "reliability of the calibrated confidence", "expected calibration error", "precision-coverage curve", "action precision:", "no_action recall:", "password_reset"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kfold output lacks %q:\n%s", want, out)
+		}
+	}
+	// A reserved row in the labels is refused, naming it.
+	os.WriteFile(filepath.Join(dir, "reserved-rows.txt"), []byte("3\n"), 0o644)
+	if code, _, errs := runClassifyCLI(t, "classify", "eval", "--kfold", "5", "--data", data, tsv); code != 1 || !strings.Contains(errs, "row 3 is reserved") {
+		t.Errorf("reserved row: exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("SWITCHYARD_SHARED", "")
+	if code, _, errs := runClassifyCLI(t, "classify", "eval", tsv); code != 2 || !strings.Contains(errs, "--data") {
+		t.Errorf("no data set: exit %d, stderr %q", code, errs)
 	}
 }

@@ -1,0 +1,120 @@
+package classify
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"switchyard"
+)
+
+func TestDiscourse(t *testing.T) {
+	tests := []struct {
+		name, intent, text, reason string
+	}{
+		{"resolved", "account_unlock", "My account was locked yesterday, problem solved.", ReasonResolved},
+		{"resolved terse", "account_unlock", "account locked issue already solved by colleague thanks", ReasonResolved},
+		{"helped", "password_reset", "had password issue this morning, the desk helped resolve it", ReasonResolved},
+		{"not resolved", "account_unlock", "My account is locked and the problem is not solved yet, please unlock it", ""},
+		{"still not fixed", "password_reset", "The reset link issue is still not fixed, please reset my password", ""},
+		{"works again", "password_reset", "Forget it, my password works again", ReasonResolved},
+		{"fyi", "offboarding", "For your information: Marco left on Friday, his account was already handled.", ReasonInformational},
+		{"expiry notice", "password_reset", "Your password expires in 5 days. Please change it.", ReasonInformational},
+		{"expiry notice, terse", "password_reset", "your password expire days importance high please help", ReasonInformational},
+		{"expired and locked out", "password_reset", "Your password expires in 0 days... it has expired and I cannot log in, please reset", ""},
+		{"how-to", "password_reset", "How do I change my password from home?", ReasonQuestion},
+		{"how-to terse", "password_reset", "expired let how change thanks", ReasonQuestion},
+		{"policy", "password_reset", "What is the password policy for service accounts?", ReasonQuestion},
+		{"investigate", "account_unlock", "Please investigate why my account got locked after I changed my domain password", ReasonInvestigation},
+		{"keeps locking", "account_unlock", "My account keeps getting locked every morning", ReasonInvestigation},
+		{"other system", "password_reset", "Oracle Fusion password reset please", ReasonOtherSystem},
+		{"certificate", "password_reset", "Certificate error after my password reset", ReasonOtherSystem},
+		{"system named deep in the thread", "password_reset", "please reset my password, I forgot it over the holidays and cannot sign in to my laptop this morning at all. Sent from Outlook, forwarded to confluence admins", ""},
+		{"group named after a system", "group_membership", "Please add me to confluence-users", ""},
+		{"joiner sub-task", "new_hire_provisioning", "new starter access card enabling tower", ReasonOtherSystem},
+		{"rename group", "group_membership", "Please rename the mailing list for the testers", ReasonOtherRequest},
+		{"leaver date moved", "offboarding", "leaver update: leave date has changed to the 31st", ReasonOtherRequest},
+		{"password works", "password_reset", "login fails with invalid password, however the password works in the portal", ReasonOtherRequest},
+		{"locked field", "account_unlock", "The estimated value field is locked in the opportunity", ReasonOtherRequest},
+		{"plain request", "password_reset", "I forgot my password, please reset it", ""},
+		{"plain unlock", "account_unlock", "locked account please unlock thanks", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reason, why := discourse(tt.text, tt.intent)
+			if reason != tt.reason {
+				t.Fatalf("discourse(%q) = %q (%s), want %q", tt.text, reason, why, tt.reason)
+			}
+			if reason != "" && !strings.Contains(why, `"`) {
+				t.Errorf("explanation %q does not quote the ticket", why)
+			}
+		})
+	}
+}
+
+func TestForSomeoneElse(t *testing.T) {
+	tests := []struct {
+		text  string
+		else_ bool
+	}{
+		{"My colleague forgot her password", true},
+		{"please reset the password for Ana Lima", true},
+		{"password reset request called he has issues", true},
+		{"reset password for external user", true},
+		{"reset password for our client", true},
+		{"I forgot my password", false},
+		{"Please reset the password for my account", false},
+		{"My account is locked, a colleague tried to log in as me", false},
+		{"Please add me to vpn-users", false},
+		{"I'm a contractor and shouldn't be on dl-all-staff", false},
+		{"Too many failed attempts, account locked", false},
+		{"reset my password for the VPN", false},
+	}
+	for _, tt := range tests {
+		if got := forSomeoneElse(tt.text) != ""; got != tt.else_ {
+			t.Errorf("forSomeoneElse(%q) = %q, want someone else %v", tt.text, forSomeoneElse(tt.text), tt.else_)
+		}
+	}
+}
+
+func TestFocus(t *testing.T) {
+	long := strings.Repeat("word ", 100)
+	if n := len(strings.Fields(focus(long))); n != focusWords {
+		t.Errorf("focus kept %d words, want %d", n, focusWords)
+	}
+	got := focus("please unlock my account thanks. This e-mail and any attachments are confidential")
+	if strings.Contains(got, "confidential") || !strings.Contains(got, "unlock my account") {
+		t.Errorf("focus = %q, want the request without the footer", got)
+	}
+}
+
+func TestSuppliedInput(t *testing.T) {
+	tests := []struct {
+		name, input, value, want, err string
+	}{
+		{"email", InputTargetUser, " Jane.Doe@Example.com ", "jane.doe@example.com", ""},
+		{"not an email", InputTargetUser, "jane", "", "not an e-mail address"},
+		{"empty", InputEmail, "  ", "", "is empty"},
+		{"unknown", "boss", "x", "", `unknown input "boss"`},
+		{"sku", InputLicenseSKU, "e5", "Microsoft 365 E5", ""},
+		{"bad sku", InputLicenseSKU, "gold plan", "", "no single known licence"},
+		{"name", InputName, "Rosa Diaz", "Rosa Diaz", ""},
+		{"one word", InputName, "Rosa", "", "not a full name"},
+		{"group", InputGroup, "vpn-users", "vpn-users", ""},
+		{"control chars", InputGroup, "vpn\x00users", "", "not a valid value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := SuppliedInput(tt.input, tt.value)
+			if tt.err != "" {
+				if !errors.Is(err, switchyard.ErrInvalid) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want ErrInvalid containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || in.Value != tt.want || in.Source != SourceAgent || in.Name != tt.input {
+				t.Fatalf("got %+v, %v; want value %q from agent", in, err, tt.want)
+			}
+		})
+	}
+}
