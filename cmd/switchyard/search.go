@@ -38,6 +38,9 @@ func (s *stringList) Set(v string) error {
 }
 
 func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "eval" {
+		return runSearchEval(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("search", "--config F --as ACCOUNT_ID_OR_EMAIL [--json] [--project K] [--type issue|comment|attachment] QUERY", stderr)
 	cfgPath := fs.String("config", "switchyard.yaml", "configuration file")
 	as := fs.String("as", "", "search as this Jira user: account id or email (required; an unknown user sees only what 'anyone' may see)")
@@ -67,31 +70,11 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("--type %q: must be issue, comment or attachment", t)
 		}
 	}
-	cfg, err := config.Load(*cfgPath)
+	idx, name, closeAll, err := openSearchIndex(*cfgPath, *conn)
 	if err != nil {
 		return err
 	}
-	name, err := pickConnection(cfg, *conn)
-	if err != nil {
-		return err
-	}
-	db, err := openSyncStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	idx, err := index.Open(filepath.Join(cfg.DataDir, indexDir))
-	if ve := (*index.VersionError)(nil); errors.As(err, &ve) {
-		// Rebuilding is for the processes that sync (they reset the
-		// checkpoints too); a search only says what to do.
-		return fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
-			ve.Path, ve.Found, ve.Want, *cfgPath)
-	}
-	if err != nil {
-		return err
-	}
-	defer idx.Close()
-	idx.Source = syncer.NewPermissionSource(db)
+	defer closeAll()
 
 	res, err := idx.Search(ctx, index.SearchRequest{
 		Connection: name, Query: strings.Join(pos, " "), AsUser: *as,
@@ -107,6 +90,36 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	printSearchResult(stdout, res)
 	return nil
+}
+
+// openSearchIndex opens the configured index read-only-style for searching,
+// with the synced permission data as its source. closeAll closes both.
+func openSearchIndex(cfgPath, conn string) (idx *index.Index, name string, closeAll func(), err error) {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if name, err = pickConnection(cfg, conn); err != nil {
+		return nil, "", nil, err
+	}
+	db, err := openSyncStore(cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	idx, err = index.Open(filepath.Join(cfg.DataDir, indexDir))
+	if ve := (*index.VersionError)(nil); errors.As(err, &ve) {
+		db.Close()
+		// Rebuilding is for the processes that sync (they reset the
+		// checkpoints too); a search only says what to do.
+		return nil, "", nil, fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
+			ve.Path, ve.Found, ve.Want, cfgPath)
+	}
+	if err != nil {
+		db.Close()
+		return nil, "", nil, err
+	}
+	idx.Source = syncer.NewPermissionSource(db)
+	return idx, name, func() { idx.Close(); db.Close() }, nil
 }
 
 // pickConnection returns the named connection, or the first when name is empty.
