@@ -124,6 +124,7 @@ func (r *rewriter) parse(s string) (query.Query, error) {
 	if !ok {
 		return nil, queryErr("unsupported query %q", s)
 	}
+	r.sole = clauseCount(top.Must)+clauseCount(top.Should)+clauseCount(top.MustNot) == 1
 	must, err := r.list(top.Must)
 	if err != nil {
 		return nil, err
@@ -162,9 +163,21 @@ func firstLine(s string) string {
 	return s
 }
 
+// clauseCount is the number of clauses of a parsed conjunction or disjunction.
+func clauseCount(q query.Query) int {
+	switch q := q.(type) {
+	case *query.ConjunctionQuery:
+		return len(q.Conjuncts)
+	case *query.DisjunctionQuery:
+		return len(q.Disjuncts)
+	}
+	return 0
+}
+
 type rewriter struct {
 	idx     *Index
 	clauses int
+	sole    bool            // the query is one clause (a key alone ranks differently)
 	negated bool            // rewriting must-not clauses
 	terms   map[string]bool // analysed words sought, for snippets
 }
@@ -246,7 +259,7 @@ func (r *rewriter) match(field, text string, fuzz int, boost *query.Boost, phras
 	if field == "" {
 		var qs []query.Query
 		if !phrase && fuzz == 0 && keyLike.MatchString(text) {
-			qs = append(qs, matchQ(fKey, strings.ToUpper(text), 0, boost, false))
+			qs = append(qs, r.keyQ(strings.ToUpper(text))...)
 		}
 		if r.idx.hasTokens(text) {
 			for _, f := range defaultFields {
@@ -283,6 +296,22 @@ func (r *rewriter) match(field, text string, fuzz int, boost *query.Boost, phras
 		qs = append(qs, r.textQ(f, text, fuzz, boost, phrase))
 	}
 	return restrict(a, or(qs...)), nil
+}
+
+// keyQ is what an issue key in the query looks for besides its words (see
+// rank.go): alone, the issue first and then its comments and attachments;
+// in a longer query, the issue strongly boosted. Like every clause it is
+// under the permission filter: a key the user may not see matches nothing
+// here, exactly as a key that does not exist.
+func (r *rewriter) keyQ(key string) []query.Query {
+	if r.negated {
+		return []query.Query{termQ(fKey, key)}
+	}
+	issue := and(termQ(fKey, key), termQ(fFacetType, TypeIssue))
+	if !r.sole {
+		return []query.Query{&constScoreQuery{q: issue, score: keyInTextScore}}
+	}
+	return []query.Query{&constScoreQuery{q: issue, score: keyIssueScore}, &constScoreQuery{q: termQ(fKey, key), score: keyChildScore}}
 }
 
 func restrict(a fieldAlias, q query.Query) query.Query {
