@@ -41,7 +41,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(args) > 0 && args[0] == "eval" {
 		return runSearchEval(ctx, args[1:], stdout, stderr)
 	}
-	fs := newFlagSet("search", "--config F --as ACCOUNT_ID_OR_EMAIL [--json] [--project K] [--type issue|comment|attachment] QUERY", stderr)
+	fs := newFlagSet("search", "--config F --as ACCOUNT_ID_OR_EMAIL [--json] [--project K] [--type issue|comment|attachment] QUERY\n       switchyard search --config F --as USER --similar KEY [--size N] [--json]\n       switchyard search eval --config F JUDGMENTS.jsonl", stderr)
 	cfgPath := fs.String("config", "switchyard.yaml", "configuration file")
 	as := fs.String("as", "", "search as this Jira user: account id or email (required; an unknown user sees only what 'anyone' may see)")
 	asJSON := fs.Bool("json", false, "print JSON (results, facets, total)")
@@ -50,6 +50,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&projects, "project", "only these project keys (repeat or comma-separate)")
 	fs.Var(&types, "type", "only these document types: issue, comment, attachment")
 	fs.Var(&statuses, "status", "only these statuses")
+	similar := fs.String("similar", "", "list the issues most similar to this issue KEY (more-like-this) instead of searching")
 	size := fs.Int("size", 20, "results per page (1..100)")
 	from := fs.Int("from", 0, "results to skip (paging)")
 	pos, err := parseFlags(fs, args)
@@ -65,6 +66,9 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *from < 0 {
 		return fmt.Errorf("--from %d: must not be negative", *from)
 	}
+	if *similar != "" && (len(pos) > 0 || len(projects)+len(types)+len(statuses) > 0 || *from != 0) {
+		return fmt.Errorf("--similar %s takes no query, --project, --type, --status or --from (it lists similar issues)", *similar)
+	}
 	for _, t := range types {
 		if t != "issue" && t != "comment" && t != "attachment" {
 			return fmt.Errorf("--type %q: must be issue, comment or attachment", t)
@@ -76,10 +80,15 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer closeAll()
 
-	res, err := idx.Search(ctx, index.SearchRequest{
-		Connection: name, Query: strings.Join(pos, " "), AsUser: *as,
-		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size,
-	})
+	var res *index.SearchResult
+	if *similar != "" {
+		res, err = idx.Similar(ctx, index.SimilarRequest{Connection: name, Key: *similar, AsUser: *as, Size: min(*size, index.MaxSimilarSize)})
+	} else {
+		res, err = idx.Search(ctx, index.SearchRequest{
+			Connection: name, Query: strings.Join(pos, " "), AsUser: *as,
+			Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size,
+		})
+	}
 	if err != nil {
 		return err
 	}
