@@ -37,7 +37,7 @@ type approvalRow struct {
 	Approval store.Approval
 	Run      runbook.Run
 	IssueURL string
-	Expires  string // "in 23h 59m" or "expired"
+	Expires  string        // "in 23h 59m" or "expired"
 	Similar  []similarPast // precedent (console_similar.go)
 }
 
