@@ -273,6 +273,10 @@ func (r *rewriter) match(field, text string, fuzz int, boost *query.Boost, phras
 	}
 	a, err := r.alias(field)
 	if err != nil {
+		if looksLikeIdentifier(field, text) {
+			// https://host/path, Trojan:Win32/Wacatac, host:443: not a field.
+			return r.match("", field+":"+text, fuzz, boost, phrase)
+		}
 		return nil, err
 	}
 	switch a.kind {
@@ -313,6 +317,29 @@ func (r *rewriter) keyQ(key string) []query.Query {
 	}
 	return []query.Query{&constScoreQuery{q: issue, score: keyIssueScore}, &constScoreQuery{q: termQ(fKey, key), score: keyChildScore}}
 }
+
+// looksLikeIdentifier tells a pasted identifier with a colon (a URL, a
+// drive path, a malware name like Trojan:Win32/Wacatac) from a field name,
+// which is an error when unknown: the part after the colon holds a slash
+// or backslash, and the name is none of the index's own fields (those
+// stay an error, so that no query can even name a permission field).
+func looksLikeIdentifier(field, value string) bool {
+	if field == "" || !strings.ContainsAny(value, "/\\") || strings.HasPrefix(field, "_") {
+		return false
+	}
+	f := strings.ToLower(field)
+	for _, name := range internalFields {
+		if f == name {
+			return false
+		}
+	}
+	return true
+}
+
+// internalFields are the index's field names (mapping.go).
+var internalFields = []string{fConn, fScope, fKey, fStatus, fIType, fPriority, fLabels, fSummary, fText, fHead, fPairs,
+	fFilename, fCreatedDay, fUpdatedDay, fUpdated, fURL, fFacetProject, fFacetStatus, fFacetType, fFacetIType,
+	fPermProject, fPermLevel, fPermReporter, fPermAssignee, fPermCF, fPermVis}
 
 func restrict(a fieldAlias, q query.Query) query.Query {
 	if a.typ == "" {
@@ -364,6 +391,11 @@ func matchQ(field, text string, fuzz int, boost *query.Boost, phrase bool) query
 }
 
 func (r *rewriter) wildcard(q *query.WildcardQuery) (query.Query, error) {
+	if t := strings.TrimRight(q.Wildcard, "?"); t != "" && t != q.Wildcard && !strings.ContainsAny(t, "*?") {
+		// "why is OPS-12 still open?": a question mark ends a question far
+		// more often than it stands for one character.
+		return r.match(q.FieldVal, t, 0, q.BoostVal, false)
+	}
 	w := strings.ToLower(q.Wildcard)
 	lead := strings.IndexAny(w, "*?")
 	if lead >= 0 && lead < 2 {
