@@ -73,17 +73,18 @@ func alnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 // it already yields).
 func identTokens(input []byte, words analysis.TokenStream) analysis.TokenStream {
 	var out analysis.TokenStream
-	wordAt := map[[2]int]bool{}
-	for _, w := range words {
-		wordAt[[2]int{w.Start, w.End}] = true
+	// words are in text order: the word at or before a byte offset is
+	// found by binary search (a map cost more than the tokenizing).
+	before := func(off int) int { return sort.Search(len(words), func(i int) bool { return words[i].Start > off }) - 1 }
+	wordAt := func(p [2]int) bool {
+		i := before(p[0])
+		return i >= 0 && words[i].Start == p[0] && words[i].End == p[1]
 	}
-	// position of the word at or before a byte offset
 	posAt := func(off int) int {
-		i := sort.Search(len(words), func(i int) bool { return words[i].Start > off })
-		if i == 0 {
-			return 1
+		if i := before(off); i >= 0 {
+			return words[i].Position
 		}
-		return words[i-1].Position
+		return 1
 	}
 	i := 0
 	for i < len(input) {
@@ -106,7 +107,7 @@ func identTokens(input []byte, words analysis.TokenStream) analysis.TokenStream 
 }
 
 // appendIdent adds the tokens of the span input[start:end].
-func appendIdent(out analysis.TokenStream, input []byte, start, end int, wordAt map[[2]int]bool, posAt func(int) int) analysis.TokenStream {
+func appendIdent(out analysis.TokenStream, input []byte, start, end int, wordAt func([2]int) bool, posAt func(int) int) analysis.TokenStream {
 	if end-start > identMaxLen {
 		return out
 	}
@@ -148,7 +149,7 @@ func appendIdent(out analysis.TokenStream, input []byte, start, end int, wordAt 
 	// Single parts the word tokenizer did not yield on their own, as words
 	// (stemmed and stop-filtered like prose): "corp" in fs01.corp.example.com.
 	for _, p := range parts {
-		if !wordAt[p] {
+		if !wordAt(p) {
 			out = append(out, tok(p[0], p[1], false))
 		}
 	}
