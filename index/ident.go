@@ -75,7 +75,9 @@ func identTokens(input []byte, words analysis.TokenStream) analysis.TokenStream 
 	var out analysis.TokenStream
 	// words are in text order: the word at or before a byte offset is
 	// found by binary search (a map cost more than the tokenizing).
-	before := func(off int) int { return sort.Search(len(words), func(i int) bool { return words[i].Start > off }) - 1 }
+	before := func(off int) int {
+		return sort.Search(len(words), func(i int) bool { return words[i].Start > off }) - 1
+	}
 	wordAt := func(p [2]int) bool {
 		i := before(p[0])
 		return i >= 0 && words[i].Start == p[0] && words[i].End == p[1]
