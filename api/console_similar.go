@@ -18,7 +18,7 @@ import (
 
 const (
 	similarOnCard      = 3
-	similarCardsPerRun = 50 // pending cards that get precedent (each costs a search)
+	similarCardsPerRun = 20 // the oldest pending cards get precedent (each costs a search)
 )
 
 // similarPast is one precedent line.
