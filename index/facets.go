@@ -80,14 +80,14 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]*
 		}
 		dict.Close()
 	}
-	days, err := fieldTerms(r, fUpdatedDay)
-	if err != nil {
-		return nil, err
-	}
 	var perSeg []*segmentFacets
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
 		count, err := r.DocCount()
+		if err != nil {
+			return nil, err
+		}
+		days, err := fieldTerms(r, fUpdatedDay)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,11 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]*
 			// first seen, and it never changes: its arrays stay right.
 			sf := c.segments[seg]
 			if sf == nil {
-				var err error
+				// The segment's own days: a new one-issue segment has one.
+				days, err := segmentTerms(seg, fUpdatedDay)
+				if err != nil {
+					return nil, err
+				}
 				sf, err = buildSegmentFacets(values, days, seg.Count(), func(field, term string) (*roaring.Bitmap, error) {
 					return segmentPostings(seg, field, term)
 				})
@@ -158,6 +162,35 @@ func buildSegmentFacets(values []facetValue, days []string, docs uint64, posting
 	sf.rank = newSegmentRank(sf)
 	return sf, nil
 }
+
+// segmentTerms lists the terms of a field in one segment's dictionary.
+func segmentTerms(seg segment.Segment, field string) ([]string, error) {
+	dict, err := seg.Dictionary(field)
+	if err != nil {
+		return nil, err
+	}
+	it := dict.AutomatonIterator(matchAll{}, nil, nil)
+	var out []string
+	for {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			return out, nil
+		}
+		out = append(out, e.Term)
+	}
+}
+
+// matchAll is the automaton that accepts every term.
+type matchAll struct{}
+
+func (matchAll) Start() int               { return 0 }
+func (matchAll) IsMatch(int) bool         { return true }
+func (matchAll) CanMatch(int) bool        { return true }
+func (matchAll) WillAlwaysMatch(int) bool { return true }
+func (matchAll) Accept(int, byte) int     { return 0 }
 
 // fieldTerms lists the terms of a field in the reader's dictionary.
 func fieldTerms(r bindex.IndexReader, field string) ([]string, error) {
