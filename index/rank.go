@@ -87,36 +87,42 @@ func (s *constScoreSearcher) Weight() float64      { return 0 }
 func (s *constScoreSearcher) SetQueryNorm(float64) {}
 
 // segmentRank holds, per segment document, the score factor of its type
-// and the recency added to its score (see above), from the facet arrays.
+// and the recency added to its score (see above), computed once from the
+// facet arrays into one array: a match costs one read.
 type segmentRank struct {
-	typeOrd []uint32  // the facet array of the document type
-	weight  []float64 // by type ord
-	dayOrd  []uint32
-	recency []float64 // by day ord
+	doc []docRank
 }
 
+type docRank struct{ weight, recency float32 }
+
 func (sr *segmentRank) adjust(d uint32, score float64) float64 {
-	if int(d) < len(sr.typeOrd) {
-		score *= sr.weight[sr.typeOrd[d]]
-	}
-	if int(d) < len(sr.dayOrd) {
-		score += recencyEpsilon * sr.recency[sr.dayOrd[d]]
+	if int(d) < len(sr.doc) {
+		r := sr.doc[d]
+		return score*float64(r.weight) + recencyEpsilon*float64(r.recency)
 	}
 	return score
 }
 
 func newSegmentRank(sf *segmentFacets) *segmentRank {
-	ti := facetIndex("type")
-	sr := &segmentRank{typeOrd: sf.ord[ti], weight: make([]float64, len(sf.values)+1), dayOrd: sf.dayOrd, recency: make([]float64, len(sf.days)+1)}
-	sr.weight[0] = 1
+	weight := make([]float32, len(sf.values)+1)
+	weight[0] = 1
 	for i, v := range sf.values {
-		sr.weight[i+1] = 1
+		weight[i+1] = 1
 		if v.name == "type" && (v.value == TypeComment || v.value == TypeAttachment) {
-			sr.weight[i+1] = childWeight
+			weight[i+1] = childWeight
 		}
 	}
+	recency := make([]float32, len(sf.days)+1)
 	for i, day := range sf.days {
-		sr.recency[i+1] = recencyOf(day)
+		recency[i+1] = float32(recencyOf(day))
+	}
+	typeOrd := sf.ord[facetIndex("type")]
+	sr := &segmentRank{doc: make([]docRank, len(typeOrd))}
+	for d := range sr.doc {
+		sr.doc[d].weight = weight[typeOrd[d]]
+		if d < len(sf.dayOrd) {
+			sr.doc[d].recency = recency[sf.dayOrd[d]]
+		}
 	}
 	return sr
 }
