@@ -136,6 +136,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /console/sync", s.console(s.consoleTrigger))
 	s.mux.HandleFunc("GET /console/sync/status.json", s.console(s.consoleSyncJSON))
 	s.mux.HandleFunc("GET /console/search", s.console(s.consoleSearch))
+	s.mux.HandleFunc("GET /console/search/suggest.json", s.console(s.consoleSuggestJSON))
 	s.consoleApprovalRoutes()
 }
 

@@ -37,7 +37,8 @@ type approvalRow struct {
 	Approval store.Approval
 	Run      runbook.Run
 	IssueURL string
-	Expires  string // "in 23h 59m" or "expired"
+	Expires  string        // "in 23h 59m" or "expired"
+	Similar  []similarPast // precedent (console_similar.go)
 }
 
 type approvalsPage struct {
@@ -153,7 +154,11 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 		ps, p.MorePending = ps[:consolePendingLimit], true
 	}
 	for _, x := range ps {
-		p.Pending = append(p.Pending, approvalRow{Approval: x.Approval, Run: x.Run, IssueURL: s.issueURL(x.Run), Expires: untilText(now, x.Approval.Expires)})
+		row := approvalRow{Approval: x.Approval, Run: x.Run, IssueURL: s.issueURL(x.Run), Expires: untilText(now, x.Approval.Expires)}
+		if len(p.Pending) < similarCardsPerRun {
+			row.Similar = s.similarPastFor(ctx, x.Run, p.Approver)
+		}
+		p.Pending = append(p.Pending, row)
 	}
 	// The history, newest first: the newest runs that went past the decision.
 	if rl, ok := s.opts.Store.(runLister); ok {

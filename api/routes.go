@@ -21,6 +21,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 	s.api("GET", "/api/v1/whoami", "", s.handleWhoami)
 	s.api("GET", "/api/v1/search", ScopeSearchRead, s.handleSearch)
+	s.api("GET", "/api/v1/search/suggest", ScopeSearchRead, s.handleSuggest)
+	s.api("GET", "/api/v1/issues/{key}/similar", ScopeSearchRead, s.handleSimilar)
 	s.api("POST", "/api/v1/sync", ScopeSyncAdmin, s.handleSyncTrigger)
 	s.api("GET", "/api/v1/sync/status", ScopeSyncAdmin, s.handleSyncStatus)
 	s.api("GET", "/api/v1/sync/filters", ScopeSyncAdmin, s.handleGetFilters)

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,4 +114,113 @@ func listParam(vs []string) []string {
 		}
 	}
 	return out
+}
+
+// Similarer and Suggester are the index's more-like-this and completion
+// (*index.Index has both); servers whose index lacks them answer 404.
+type Similarer interface {
+	Similar(ctx context.Context, req index.SimilarRequest) (*index.SearchResult, error)
+}
+
+type Suggester interface {
+	Suggest(ctx context.Context, req index.SuggestRequest) ([]index.Suggestion, error)
+}
+
+// similarResponse lists the issues most like one issue.
+type similarResponse struct {
+	Connection string      `json:"connection"`
+	As         string      `json:"as,omitempty"`
+	Key        string      `json:"key"`
+	Hits       []index.Hit `json:"hits"`
+	TookMS     float64     `json:"tookMs"`
+}
+
+// handleSimilar: GET /api/v1/issues/{key}/similar?as=&size=&connection=
+// An issue the user may not see is 404, like one that does not exist.
+func (s *Server) handleSimilar(w http.ResponseWriter, r *http.Request) error {
+	ix, ok := s.opts.Index.(Similarer)
+	if s.opts.Index == nil || !ok {
+		return switchyard.Errorf(switchyard.ErrNotFound, "this server has no search index")
+	}
+	q := r.URL.Query()
+	if err := knownParams(q, "as", "size", "connection"); err != nil {
+		return err
+	}
+	c, err := s.connectionParam(q.Get("connection"), "connection")
+	if err != nil {
+		return err
+	}
+	req := index.SimilarRequest{Connection: c.Name, Key: r.PathValue("key"), AsUser: strings.TrimSpace(q.Get("as"))}
+	if req.Size, err = sizeParam(q, index.MaxSimilarSize); err != nil {
+		return err
+	}
+	res, err := ix.Similar(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	out := similarResponse{Connection: c.Name, As: req.AsUser, Key: strings.ToUpper(req.Key), Hits: res.Hits, TookMS: float64(res.Took.Microseconds()) / 1000}
+	if out.Hits == nil {
+		out.Hits = []index.Hit{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// suggestResponse lists completions of what was typed.
+type suggestResponse struct {
+	Connection  string             `json:"connection"`
+	As          string             `json:"as,omitempty"`
+	Q           string             `json:"q"`
+	Suggestions []index.Suggestion `json:"suggestions"`
+}
+
+// handleSuggest: GET /api/v1/search/suggest?q=&as=&size=&connection=
+func (s *Server) handleSuggest(w http.ResponseWriter, r *http.Request) error {
+	ix, ok := s.opts.Index.(Suggester)
+	if s.opts.Index == nil || !ok {
+		return switchyard.Errorf(switchyard.ErrNotFound, "this server has no search index")
+	}
+	q := r.URL.Query()
+	if err := knownParams(q, "q", "as", "size", "connection"); err != nil {
+		return err
+	}
+	c, err := s.connectionParam(q.Get("connection"), "connection")
+	if err != nil {
+		return err
+	}
+	req := index.SuggestRequest{Connection: c.Name, Prefix: q.Get("q"), AsUser: strings.TrimSpace(q.Get("as"))}
+	if req.Size, err = sizeParam(q, index.MaxSuggestSize); err != nil {
+		return err
+	}
+	sug, err := ix.Suggest(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, suggestResponse{Connection: c.Name, As: req.AsUser, Q: req.Prefix, Suggestions: sug})
+	return nil
+}
+
+func knownParams(q url.Values, known ...string) error {
+	for k := range q {
+		if !slices.Contains(known, k) {
+			return switchyard.FieldErrorf(switchyard.ErrInvalid, k, "unknown query parameter (known: %s)", strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// sizeParam reads size (0 when absent: the default).
+func sizeParam(q url.Values, max int) (int, error) {
+	v := q.Get("size")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, switchyard.FieldErrorf(switchyard.ErrInvalid, "size", "%q is not a whole number", v)
+	}
+	if n < 1 || n > max {
+		return 0, switchyard.FieldErrorf(switchyard.ErrInvalid, "size", "%d is out of range 1..%d", n, max)
+	}
+	return n, nil
 }

@@ -386,7 +386,47 @@ func runBench(b *testing.B) error {
 				r(pct(cold, 0.5)), r(p50b), 100*(float64(p50)-float64(p50b))/float64(p50b), hits)
 		}
 	}
+	if err := benchSuggest(ctx, idx, perms, logf); err != nil {
+		return err
+	}
 	return benchAfterWrites(ctx, idx, perms, kinds[:2], logf)
+}
+
+// benchSuggest measures suggestions as the console's search box asks for
+// them: a key prefix, a word prefix, and a word followed by a prefix.
+func benchSuggest(ctx context.Context, idx *Index, perms *Permissions, logf func(string, ...any)) error {
+	r := rand.New(rand.NewPCG(5, 8))
+	n := *benchQueries
+	kinds := []struct {
+		name string
+		qs   []string
+	}{{name: "key-prefix"}, {name: "word-prefix"}, {name: "words+prefix"}}
+	for range n {
+		id := strconv.Itoa(100001 + r.IntN(max(*benchDocs/5, 10)))
+		kinds[0].qs = append(kinds[0].qs, strings.ToLower(projKey(r.IntN(benchProjects)))+"-"+id[:3+r.IntN(4)])
+		w := benchHead[10+r.IntN(40)]
+		kinds[1].qs = append(kinds[1].qs, w[:min(len(w), 2+r.IntN(3))])
+		w2 := benchHead[10+r.IntN(40)]
+		kinds[2].qs = append(kinds[2].qs, w+" "+w2[:min(len(w2), 2+r.IntN(3))])
+	}
+	logf("\nsuggestions (%d prefixes each, size %d)", n, DefaultSuggestSize)
+	logf("%-12s %5s %9s %9s %9s", "prefix", "princ", "p50", "p95", "p99")
+	for _, k := range kinds {
+		for _, princ := range []int{5, 100, 1000} {
+			v := benchViewer(princ)
+			var lat []time.Duration
+			for _, q := range k.qs {
+				t0 := time.Now()
+				if _, err := idx.Suggest(ctx, SuggestRequest{Connection: benchConn, Prefix: q, Viewer: &v, Permissions: perms}); err != nil {
+					return err
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			r := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+			logf("%-12s %5d %9s %9s %9s", k.name, princ, r(pct(lat, 0.5)), r(pct(lat, 0.95)), r(pct(lat, 0.99)))
+		}
+	}
+	return nil
 }
 
 // benchAfterWrites measures the first search after a write, as a server

@@ -51,7 +51,12 @@ func issueDocs(conn string, is *switchyard.Issue) map[string]document {
 
 	d := common(TypeIssue)
 	setStr(d, fSummary, is.Summary)
-	setText(d, is.Description, is.Summary, is.Description)
+	// The summary counts twice in the text (BM25F with summary weight 2):
+	// a word of the summary outranks the same word in the description.
+	setText(d, is.Description, is.Summary, is.Summary, is.Description)
+	if is.Summary != "" {
+		d[fPairs] = strings.Join(nonEmpty(is.Summary, is.Description), "\n")
+	}
 	setStr(d, fURL, is.URL)
 	if !is.Created.IsZero() {
 		d[fCreatedDay] = dayTerm(is.Created)
@@ -147,20 +152,24 @@ func setStr(d document, field, v string) {
 // its body: snippets come from the head, the full text stays in Jira (index
 // size).
 func setText(d document, body string, parts ...string) {
-	var nonEmpty []string
-	for _, p := range parts {
-		if p != "" {
-			nonEmpty = append(nonEmpty, p)
-		}
-	}
-	if len(nonEmpty) > 0 {
-		text := strings.Join(nonEmpty, "\n")
+	if parts := nonEmpty(parts...); len(parts) > 0 {
+		text := strings.Join(parts, "\n")
 		d[fText] = text
 		d[fPairs] = text
 	}
 	if body != "" {
 		d[fHead] = truncate(body, snippetLen)
 	}
+}
+
+func nonEmpty(parts ...string) []string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // setTime sets the updated day (indexed) and time (stored).

@@ -38,6 +38,11 @@ type facetValue struct{ name, value string }
 type segmentFacets struct {
 	values []facetValue
 	ord    [][]uint32
+	// days and dayOrd are the same for the updated day, which ranking
+	// uses (rank.go) and no facet shows.
+	days   []string
+	dayOrd []uint32
+	rank   *segmentRank
 }
 
 type facetCache struct {
@@ -82,7 +87,11 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]*
 		if err != nil {
 			return nil, err
 		}
-		sf, err := buildSegmentFacets(values, count, func(field, term string) (*roaring.Bitmap, error) {
+		days, err := fieldTerms(r, fUpdatedDay)
+		if err != nil {
+			return nil, err
+		}
+		sf, err := buildSegmentFacets(values, days, count, func(field, term string) (*roaring.Bitmap, error) {
 			return readerPostings(ctx, r, field, term)
 		})
 		if err != nil {
@@ -97,8 +106,12 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]*
 			// first seen, and it never changes: its arrays stay right.
 			sf := c.segments[seg]
 			if sf == nil {
-				var err error
-				sf, err = buildSegmentFacets(values, seg.Count(), func(field, term string) (*roaring.Bitmap, error) {
+				// The segment's own days: a new one-issue segment has one.
+				days, err := segmentTerms(seg, fUpdatedDay)
+				if err != nil {
+					return nil, err
+				}
+				sf, err = buildSegmentFacets(values, days, seg.Count(), func(field, term string) (*roaring.Bitmap, error) {
 					return segmentPostings(seg, field, term)
 				})
 				if err != nil {
@@ -114,10 +127,22 @@ func (c *facetCache) forSnapshot(ctx context.Context, r bindex.IndexReader) ([]*
 	return perSeg, nil
 }
 
-func buildSegmentFacets(values []facetValue, docs uint64, postings func(field, term string) (*roaring.Bitmap, error)) (*segmentFacets, error) {
-	sf := &segmentFacets{values: values, ord: make([][]uint32, len(facetFields))}
+func buildSegmentFacets(values []facetValue, days []string, docs uint64, postings func(field, term string) (*roaring.Bitmap, error)) (*segmentFacets, error) {
+	sf := &segmentFacets{values: values, ord: make([][]uint32, len(facetFields)), days: days, dayOrd: make([]uint32, docs)}
 	for f := range facetFields {
 		sf.ord[f] = make([]uint32, docs)
+	}
+	for i, day := range days {
+		bm, err := postings(fUpdatedDay, day)
+		if err != nil {
+			return nil, err
+		}
+		it := bm.Iterator()
+		for it.HasNext() {
+			if d := int(it.Next()); d < len(sf.dayOrd) {
+				sf.dayOrd[d] = uint32(i) + 1
+			}
+		}
 	}
 	for i, v := range values {
 		f := facetIndex(v.name)
@@ -134,7 +159,57 @@ func buildSegmentFacets(values []facetValue, docs uint64, postings func(field, t
 			sf.ord[f][d] = uint32(i) + 1
 		}
 	}
+	sf.rank = newSegmentRank(sf)
 	return sf, nil
+}
+
+// segmentTerms lists the terms of a field in one segment's dictionary.
+func segmentTerms(seg segment.Segment, field string) ([]string, error) {
+	dict, err := seg.Dictionary(field)
+	if err != nil {
+		return nil, err
+	}
+	it := dict.AutomatonIterator(matchAll{}, nil, nil)
+	var out []string
+	for {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			return out, nil
+		}
+		out = append(out, e.Term)
+	}
+}
+
+// matchAll is the automaton that accepts every term.
+type matchAll struct{}
+
+func (matchAll) Start() int               { return 0 }
+func (matchAll) IsMatch(int) bool         { return true }
+func (matchAll) CanMatch(int) bool        { return true }
+func (matchAll) WillAlwaysMatch(int) bool { return true }
+func (matchAll) Accept(int, byte) int     { return 0 }
+
+// fieldTerms lists the terms of a field in the reader's dictionary.
+func fieldTerms(r bindex.IndexReader, field string) ([]string, error) {
+	dict, err := r.FieldDict(field)
+	if err != nil {
+		return nil, err
+	}
+	defer dict.Close()
+	var out []string
+	for {
+		e, err := dict.Next()
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			return out, nil
+		}
+		out = append(out, e.Term)
+	}
 }
 
 func facetIndex(name string) int {
@@ -263,6 +338,14 @@ func (rq *recordQuery) Searcher(ctx context.Context, r bindex.IndexReader, m map
 		rs.offsets = offsets
 	}
 	rs.buf = make([][]uint32, len(rs.offsets))
+	// The facet arrays also rank (type weight, recency): load them now.
+	if rs.perSeg, err = rq.cache.forSnapshot(ctx, r); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if len(rs.perSeg) != len(rs.offsets) {
+		rs.perSeg = nil // cannot happen with scorch; rank by BM25 alone then
+	}
 	return rs, nil
 }
 
@@ -272,6 +355,7 @@ type recordSearcher struct {
 	ctx     context.Context
 	reader  bindex.IndexReader
 	offsets []uint64
+	perSeg  []*segmentFacets
 	buf     [][]uint32 // per segment, local numbers in the order matched
 	seg     int
 	closed  bool
@@ -288,13 +372,21 @@ func (s *recordSearcher) record(dm *search.DocumentMatch) {
 	for s.seg+1 < len(s.offsets) && n >= s.offsets[s.seg+1] {
 		s.seg++
 	}
-	s.buf[s.seg] = append(s.buf[s.seg], uint32(n-s.offsets[s.seg]))
+	d := uint32(n - s.offsets[s.seg])
+	s.buf[s.seg] = append(s.buf[s.seg], d)
+	if s.perSeg != nil {
+		dm.Score = s.perSeg[s.seg].rank.adjust(d, dm.Score)
+	}
 }
 
 func (s *recordSearcher) Close() error {
 	if !s.closed && s.ctx.Err() == nil {
 		s.closed = true
-		perSeg, err := s.rq.cache.forSnapshot(s.ctx, s.reader)
+		perSeg := s.perSeg
+		var err error
+		if perSeg == nil {
+			perSeg, err = s.rq.cache.forSnapshot(s.ctx, s.reader)
+		}
 		if err != nil {
 			s.rq.err = err
 		} else {

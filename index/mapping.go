@@ -70,7 +70,8 @@ const (
 func newMapping() (*mapping.IndexMappingImpl, error) {
 	im := mapping.NewIndexMapping()
 	im.ScoringModel = bindex.BM25Scoring
-	im.DefaultAnalyzer = en.AnalyzerName
+	// Query words are analysed like the text (identifiers included).
+	im.DefaultAnalyzer = analyzerText
 	im.StoreDynamic = false
 	im.IndexDynamic = false
 	im.DocValuesDynamic = false
@@ -79,6 +80,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		"tokenizer":     single.Name,
 		"token_filters": []string{lowercase.Name},
 	}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(analyzerText, textAnalyzerConfig); err != nil {
 		return nil, err
 	}
 	if err := im.AddCustomAnalyzer(analyzerPairs, pairsAnalyzerConfig); err != nil {
@@ -129,6 +133,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	// re-analyse the stored head. Summary and file name keep theirs (short
 	// texts) for bleve's positional phrase search.
 	all := text(false)
+	all.Analyzer = analyzerText
 	all.IncludeTermVectors = false
 	add(fText, all)
 	pairs := text(false)
@@ -137,7 +142,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	pairs.SkipFreqNorm = true // a filter: the words carry the score
 	add(fPairs, pairs)
 	add(fHead, storedOnly())
-	add(fFilename, text(true))
+	filename := text(true)
+	filename.Analyzer = analyzerText
+	add(fFilename, filename)
 	add(fCreatedDay, kw(keyword.Name, false, false))
 	add(fUpdatedDay, kw(keyword.Name, false, false))
 	add(fUpdated, storedOnly())

@@ -124,6 +124,7 @@ func (r *rewriter) parse(s string) (query.Query, error) {
 	if !ok {
 		return nil, queryErr("unsupported query %q", s)
 	}
+	r.sole = clauseCount(top.Must)+clauseCount(top.Should)+clauseCount(top.MustNot) == 1
 	must, err := r.list(top.Must)
 	if err != nil {
 		return nil, err
@@ -162,9 +163,21 @@ func firstLine(s string) string {
 	return s
 }
 
+// clauseCount is the number of clauses of a parsed conjunction or disjunction.
+func clauseCount(q query.Query) int {
+	switch q := q.(type) {
+	case *query.ConjunctionQuery:
+		return len(q.Conjuncts)
+	case *query.DisjunctionQuery:
+		return len(q.Disjuncts)
+	}
+	return 0
+}
+
 type rewriter struct {
 	idx     *Index
 	clauses int
+	sole    bool            // the query is one clause (a key alone ranks differently)
 	negated bool            // rewriting must-not clauses
 	terms   map[string]bool // analysed words sought, for snippets
 }
@@ -246,7 +259,7 @@ func (r *rewriter) match(field, text string, fuzz int, boost *query.Boost, phras
 	if field == "" {
 		var qs []query.Query
 		if !phrase && fuzz == 0 && keyLike.MatchString(text) {
-			qs = append(qs, matchQ(fKey, strings.ToUpper(text), 0, boost, false))
+			qs = append(qs, r.keyQ(strings.ToUpper(text))...)
 		}
 		if r.idx.hasTokens(text) {
 			for _, f := range defaultFields {
@@ -260,6 +273,10 @@ func (r *rewriter) match(field, text string, fuzz int, boost *query.Boost, phras
 	}
 	a, err := r.alias(field)
 	if err != nil {
+		if looksLikeIdentifier(field, text) {
+			// https://host/path, Trojan:Win32/Wacatac, host:443: not a field.
+			return r.match("", field+":"+text, fuzz, boost, phrase)
+		}
 		return nil, err
 	}
 	switch a.kind {
@@ -284,6 +301,45 @@ func (r *rewriter) match(field, text string, fuzz int, boost *query.Boost, phras
 	}
 	return restrict(a, or(qs...)), nil
 }
+
+// keyQ is what an issue key in the query looks for besides its words (see
+// rank.go): alone, the issue first and then its comments and attachments;
+// in a longer query, the issue strongly boosted. Like every clause it is
+// under the permission filter: a key the user may not see matches nothing
+// here, exactly as a key that does not exist.
+func (r *rewriter) keyQ(key string) []query.Query {
+	if r.negated {
+		return []query.Query{termQ(fKey, key)}
+	}
+	issue := and(termQ(fKey, key), termQ(fFacetType, TypeIssue))
+	if !r.sole {
+		return []query.Query{&constScoreQuery{q: issue, score: keyInTextScore}}
+	}
+	return []query.Query{&constScoreQuery{q: issue, score: keyIssueScore}, &constScoreQuery{q: termQ(fKey, key), score: keyChildScore}}
+}
+
+// looksLikeIdentifier tells a pasted identifier with a colon (a URL, a
+// drive path, a malware name like Trojan:Win32/Wacatac) from a field name,
+// which is an error when unknown: the part after the colon holds a slash
+// or backslash, and the name is none of the index's own fields (those
+// stay an error, so that no query can even name a permission field).
+func looksLikeIdentifier(field, value string) bool {
+	if field == "" || !strings.ContainsAny(value, "/\\") || strings.HasPrefix(field, "_") {
+		return false
+	}
+	f := strings.ToLower(field)
+	for _, name := range internalFields {
+		if f == name {
+			return false
+		}
+	}
+	return true
+}
+
+// internalFields are the index's field names (mapping.go).
+var internalFields = []string{fConn, fScope, fKey, fStatus, fIType, fPriority, fLabels, fSummary, fText, fHead, fPairs,
+	fFilename, fCreatedDay, fUpdatedDay, fUpdated, fURL, fFacetProject, fFacetStatus, fFacetType, fFacetIType,
+	fPermProject, fPermLevel, fPermReporter, fPermAssignee, fPermCF, fPermVis}
 
 func restrict(a fieldAlias, q query.Query) query.Query {
 	if a.typ == "" {
@@ -335,6 +391,11 @@ func matchQ(field, text string, fuzz int, boost *query.Boost, phrase bool) query
 }
 
 func (r *rewriter) wildcard(q *query.WildcardQuery) (query.Query, error) {
+	if t := strings.TrimRight(q.Wildcard, "?"); t != "" && t != q.Wildcard && !strings.ContainsAny(t, "*?") {
+		// "why is OPS-12 still open?": a question mark ends a question far
+		// more often than it stands for one character.
+		return r.match(q.FieldVal, t, 0, q.BoostVal, false)
+	}
 	w := strings.ToLower(q.Wildcard)
 	lead := strings.IndexAny(w, "*?")
 	if lead >= 0 && lead < 2 {

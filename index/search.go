@@ -111,6 +111,12 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	if err != nil {
 		return nil, err
 	}
+	return idx.run(ctx, req, userQ, terms, size, start)
+}
+
+// run searches userQ under the request's permission filter and filters;
+// terms mark snippets. The request is validated.
+func (idx *Index) run(ctx context.Context, req SearchRequest, userQ query.Query, terms map[string]bool, size int, start time.Time) (*SearchResult, error) {
 
 	// The permission filter (or, unfiltered, the connection) comes with a
 	// cache key; the request's own filters are hashed onto it.

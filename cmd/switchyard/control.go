@@ -36,6 +36,18 @@ type controlSearchRequest struct {
 	Statuses   []string `json:"statuses,omitempty"`
 	From       int      `json:"from"`
 	Size       int      `json:"size"`
+	Similar    string   `json:"similar,omitempty"` // an issue key: more-like-this instead of Query
+}
+
+// run answers req from idx: similar issues when req names one, else a search.
+func (req controlSearchRequest) run(ctx context.Context, idx *index.Index) (*index.SearchResult, error) {
+	if req.Similar != "" {
+		return idx.Similar(ctx, index.SimilarRequest{Connection: req.Connection, Key: req.Similar, AsUser: req.As, Size: min(req.Size, index.MaxSimilarSize)})
+	}
+	return idx.Search(ctx, index.SearchRequest{
+		Connection: req.Connection, Query: req.Query, AsUser: req.As,
+		Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, From: req.From, Size: req.Size,
+	})
 }
 
 // controlSyncRequest asks the owner's engine to run a sync.
@@ -70,14 +82,14 @@ func startControl(lock *dataDirLock, env *syncEnv, withSync bool, apiURL string,
 			controlError(w, http.StatusBadRequest, err)
 			return
 		}
-		res, err := env.idx.Search(r.Context(), index.SearchRequest{
-			Connection: req.Connection, Query: req.Query, AsUser: req.As,
-			Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, From: req.From, Size: req.Size,
-		})
+		res, err := req.run(r.Context(), env.idx)
 		if err != nil {
 			code := http.StatusInternalServerError
-			if errors.Is(err, switchyard.ErrInvalid) {
+			switch {
+			case errors.Is(err, switchyard.ErrInvalid):
 				code = http.StatusBadRequest
+			case errors.Is(err, switchyard.ErrNotFound):
+				code = http.StatusNotFound
 			}
 			controlError(w, code, err)
 			return

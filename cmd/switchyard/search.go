@@ -39,7 +39,10 @@ func (s *stringList) Set(v string) error {
 }
 
 func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("search", "--config F --as ACCOUNT_ID_OR_EMAIL [--json] [--project K] [--type issue|comment|attachment] QUERY", stderr)
+	if len(args) > 0 && args[0] == "eval" {
+		return runSearchEval(ctx, args[1:], stdout, stderr)
+	}
+	fs := newFlagSet("search", "--config F --as ACCOUNT_ID_OR_EMAIL [--json] [--project K] [--type issue|comment|attachment] QUERY\n       switchyard search --config F --as USER --similar KEY [--size N] [--json]\n       switchyard search eval --config F JUDGMENTS.jsonl", stderr)
 	cfgPath := fs.String("config", "switchyard.yaml", "configuration file")
 	as := fs.String("as", "", "search as this Jira user: account id or email (required; an unknown user sees only what 'anyone' may see)")
 	asJSON := fs.Bool("json", false, "print JSON (results, facets, total)")
@@ -48,6 +51,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&projects, "project", "only these project keys (repeat or comma-separate)")
 	fs.Var(&types, "type", "only these document types: issue, comment, attachment")
 	fs.Var(&statuses, "status", "only these statuses")
+	similar := fs.String("similar", "", "list the issues most similar to this issue KEY (more-like-this) instead of searching")
 	size := fs.Int("size", 20, "results per page (1..100)")
 	from := fs.Int("from", 0, "results to skip (paging)")
 	pos, err := parseFlags(fs, args)
@@ -63,6 +67,9 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *from < 0 {
 		return fmt.Errorf("--from %d: must not be negative", *from)
 	}
+	if *similar != "" && (len(pos) > 0 || len(projects)+len(types)+len(statuses) > 0 || *from != 0) {
+		return fmt.Errorf("--similar %s takes no query, --project, --type, --status or --from (it lists similar issues)", *similar)
+	}
 	for _, t := range types {
 		if t != "issue" && t != "comment" && t != "attachment" {
 			return fmt.Errorf("--type %q: must be issue, comment or attachment", t)
@@ -77,7 +84,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	req := controlSearchRequest{Connection: name, Query: strings.Join(pos, " "), As: *as,
-		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size}
+		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size, Similar: *similar}
 	res, err := searchDataDir(ctx, cfg, *cfgPath, req)
 	if err != nil {
 		return err
@@ -105,36 +112,48 @@ func searchDataDir(ctx context.Context, cfg *config.Config, cfgPath string, req 
 		}
 		return &res, nil
 	}
-	db, err := openSyncStore(cfg)
+	idx, closeAll, err := openSearchIndex(ctx, cfg, cfgPath)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer closeAll()
+	return req.run(ctx, idx)
+}
+
+// openSearchIndex opens the store and the index read-only, with the synced
+// permission data as the index's source; closeAll closes both. Errors say
+// what to run when the index is missing, old or damaged.
+func openSearchIndex(ctx context.Context, cfg *config.Config, cfgPath string) (idx *index.Index, closeAll func(), err error) {
+	db, err := openSyncStore(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	path := filepath.Join(cfg.DataDir, indexDir)
-	idx, err := openReadOnlyIndex(ctx, path)
+	idx, err = openReadOnlyIndex(ctx, path)
 	var ve *index.VersionError
 	var ce *index.CorruptError
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("no search index at %s yet: run `switchyard sync --config %s` (or start `switchyard serve`) first", path, cfgPath)
+		return nil, nil, fmt.Errorf("no search index at %s yet: run `switchyard sync --config %s` (or start `switchyard serve`) first", path, cfgPath)
 	case errors.As(err, &ve):
 		// Rebuilding is for the processes that sync (they reset the
 		// checkpoints too); a search only says what to do.
-		return nil, fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
+		return nil, nil, fmt.Errorf("the search index %s was written by another version of switchyard (index format %q; this one needs %q): run `switchyard sync --config %s` (or start `switchyard serve`) to rebuild it with a full sync",
 			ve.Path, ve.Found, ve.Want, cfgPath)
 	case errors.As(err, &ce):
-		return nil, fmt.Errorf("%w: run `switchyard index rebuild --config %s` to rebuild it from the store", err, cfgPath)
+		return nil, nil, fmt.Errorf("%w: run `switchyard index rebuild --config %s` to rebuild it from the store", err, cfgPath)
 	case errors.Is(err, index.ErrLocked):
-		return nil, fmt.Errorf("%w: a switchyard process that did not say who it is has the index open; try again when it has finished", err)
+		return nil, nil, fmt.Errorf("%w: a switchyard process that did not say who it is has the index open; try again when it has finished", err)
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
-	defer idx.Close()
 	idx.Source = syncer.NewPermissionSource(db)
-	return idx.Search(ctx, index.SearchRequest{
-		Connection: req.Connection, Query: req.Query, AsUser: req.As,
-		Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, From: req.From, Size: req.Size,
-	})
+	return idx, func() { idx.Close(); db.Close() }, nil
 }
 
 // openReadOnlyIndex opens the index read-only, giving up when ctx ends
