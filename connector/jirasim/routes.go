@@ -8,6 +8,8 @@ func (s *Server) cloudRoutes() *http.ServeMux {
 	m := http.NewServeMux()
 	const v3 = "/rest/api/3"
 	m.HandleFunc("GET "+v3+"/myself", s.myself)
+	m.HandleFunc("GET "+v3+"/field", s.fieldList)
+	s.jsmRoutes(m)
 	m.HandleFunc("GET "+v3+"/users/search", s.usersSearch)
 	m.HandleFunc("GET "+v3+"/user/groups", s.userGroups)
 	m.HandleFunc("GET "+v3+"/group/bulk", s.groupBulk)
