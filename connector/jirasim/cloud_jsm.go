@@ -190,7 +190,7 @@ func (v *view) approval(iss *SimIssue, a *SimApproval) map[string]any {
 	m := map[string]any{"id": a.ID, "name": a.Name, "finalDecision": a.Decision,
 		"canAnswerApproval": a.Decision == "pending" && slices.Contains(a.Approvers, v.c.AccountID),
 		"approvers":         approvers, "createdDate": sdDate(a.Created),
-		"_links":            map[string]any{"self": v.base + sdPrefix + "/request/" + iss.ID + "/approval/" + a.ID}}
+		"_links": map[string]any{"self": v.base + sdPrefix + "/request/" + iss.ID + "/approval/" + a.ID}}
 	if !a.Completed.IsZero() {
 		m["completedDate"] = sdDate(a.Completed)
 	}
