@@ -87,6 +87,7 @@ type Client struct {
 
 	cfMu    sync.Mutex
 	learned []string // custom field ids referenced by grants and levels
+	jsm     JSMFields // JSM field ids, once DiscoverJSMFields ran (jsm.go)
 }
 
 // remember records a display name seen in any answer, so that mentions in

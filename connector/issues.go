@@ -25,7 +25,7 @@ var issueFields = []string{"summary", "description", "issuetype", "status", "pri
 // fields of Options, and every user/group custom field a permission grant or
 // security level referenced so far (the sync reads those before issues).
 func (c *Client) fields(opts ...FetchOption) []string {
-	all := append(append([]string(nil), issueFields...), c.customFields()...)
+	all := append(append(append([]string(nil), issueFields...), c.customFields()...), c.jsmFieldList()...)
 	var fc fetchConfig
 	for _, o := range opts {
 		o(&fc)
@@ -135,6 +135,7 @@ type commentJSON struct {
 	Created      jtime                  `json:"created"`
 	Updated      jtime                  `json:"updated"`
 	Visibility   *switchyard.Visibility `json:"visibility"`
+	JSDPublic    *bool                  `json:"jsdPublic"` // false: a JSM internal note
 }
 
 type attachmentJSON struct {
@@ -185,7 +186,8 @@ func (c *Client) comment(cj commentJSON, issueID string, opts markdown.ADFOption
 		v = &cp
 	}
 	return switchyard.Comment{ID: string(cj.ID), IssueID: issueID, Author: cj.Author.id(), Body: body,
-		Created: cj.Created.T(), Updated: cj.Updated.T(), Visibility: v}, nil
+		Created: cj.Created.T(), Updated: cj.Updated.T(), Visibility: v,
+		Internal: cj.JSDPublic != nil && !*cj.JSDPublic, Files: mediaFiles(cj.Body)}, nil
 }
 
 // issue converts a v2/v3 issue bean to the domain issue.
@@ -259,6 +261,9 @@ func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
 			}
 			is.CustomFields[cf] = ids
 		}
+	}
+	if err := c.jsmIssue(ij.Fields, &is); err != nil {
+		return switchyard.Issue{}, err
 	}
 	return is, nil
 }
