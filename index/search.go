@@ -39,6 +39,8 @@ type SearchRequest struct {
 	Projects []string // project keys (exact, as facets report them)
 	Types    []string // issue | comment | attachment
 	Statuses []string // status names (exact, as facets report them)
+	// RequestTypes are JSM request type names (exact, as facets report them).
+	RequestTypes []string
 	// UpdatedFrom and UpdatedTo bound the updated day (UTC), both inclusive;
 	// a zero bound is open.
 	UpdatedFrom time.Time
@@ -136,6 +138,9 @@ func (idx *Index) Search(ctx context.Context, req SearchRequest) (*SearchResult,
 	}
 	if len(req.Types) > 0 {
 		extra = append(extra, newTermsQuery(fFacetType, req.Types))
+	}
+	if len(req.RequestTypes) > 0 {
+		extra = append(extra, newTermsQuery(fFacetRequestType, req.RequestTypes))
 	}
 	if len(req.Statuses) > 0 {
 		extra = append(extra, newTermsQuery(fFacetStatus, req.Statuses))
