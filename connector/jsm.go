@@ -322,3 +322,52 @@ func (c *Client) AnswerApproval(ctx context.Context, issueKey, approvalID, decis
 	}
 	return a.approval(), nil
 }
+
+// IsRequest reports whether the issue is a JSM customer request (GET
+// /rest/servicedeskapi/request/{key}: 404 for a plain issue). Data Center is
+// not modelled: never a request.
+func (c *Client) IsRequest(ctx context.Context, issueKey string) (bool, error) {
+	if err := checkKey("issueKey", issueKey); err != nil {
+		return false, err
+	}
+	if c.dc() {
+		return false, nil
+	}
+	var r struct {
+		IssueKey string `json:"issueKey"`
+	}
+	err := c.do(ctx, call{endpoint: "GET /rest/servicedeskapi/request/{issueIdOrKey}"}, http.MethodGet,
+		"/rest/servicedeskapi/request/"+url.PathEscape(issueKey), nil, &r)
+	if errors.Is(err, switchyard.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ProjectStatuses lists the status names of a project's workflows
+// (GET /project/{key}/statuses, all issue types).
+func (c *Client) ProjectStatuses(ctx context.Context, projectKey string) ([]string, error) {
+	if err := checkKey("projectKey", projectKey); err != nil {
+		return nil, err
+	}
+	var types []struct {
+		Statuses []struct {
+			Name string `json:"name"`
+		} `json:"statuses"`
+	}
+	p := c.v() + "/project/" + url.PathEscape(projectKey) + "/statuses"
+	if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/project/{projectIdOrKey}/statuses"}, http.MethodGet, p, nil, &types); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range types {
+		for _, s := range t.Statuses {
+			if s.Name != "" && !seen[s.Name] {
+				seen[s.Name] = true
+				out = append(out, s.Name)
+			}
+		}
+	}
+	return out, nil
+}

@@ -25,6 +25,7 @@ func (s *Server) jsmRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+sdPrefix+"/servicedesk/{serviceDeskId}/organization", s.sdOrganizations)
 	m.HandleFunc("GET "+sdPrefix+"/organization", s.orgList)
 	m.HandleFunc("GET "+sdPrefix+"/organization/{organizationId}/user", s.orgUsers)
+	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}", s.requestGet)
 	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/participant", s.requestParticipants)
 	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval", s.requestApprovals)
 	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval/{approvalId}", s.requestApproval)
@@ -320,6 +321,46 @@ func (s *Server) fieldList(rw http.ResponseWriter, r *http.Request) {
 		custom(v.w.fieldRequestType, "Request Type", "sd-customerrequesttype", "", SchemaRequestType),
 		custom(v.w.fieldParticipants, "Request participants", "array", "user", SchemaParticipants),
 		custom(v.w.fieldOrganizations, "Organizations", "array", "sd-customerorganization", SchemaOrganizations),
+	}
+	apiJSON(rw, http.StatusOK, out)
+}
+
+// requestGet is GET /rest/servicedeskapi/request/{issueIdOrKey} (CustomerRequestDTO).
+func (s *Server) requestGet(rw http.ResponseWriter, r *http.Request) {
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	iss, p := s.requestOr404(rw, r, v)
+	if iss == nil {
+		return
+	}
+	apiJSON(rw, http.StatusOK, map[string]any{"issueId": iss.ID, "issueKey": iss.Key, "requestTypeId": iss.RequestType,
+		"serviceDeskId": p.ServiceDesk.ID, "createdDate": sdDate(iss.Created), "reporter": v.sdUser(iss.Reporter),
+		"requestFieldValues": []any{}, "currentStatus": map[string]any{"status": iss.Status, "statusCategory": strings.ToUpper(iss.StatusCategory)},
+		"_links": map[string]any{"self": v.base + sdPrefix + "/request/" + iss.ID, "jiraRest": v.api() + "/issue/" + iss.ID}})
+}
+
+// projectStatuses is GET /rest/api/{2,3}/project/{projectIdOrKey}/statuses:
+// each issue type with the statuses of its workflow.
+func (s *Server) projectStatuses(rw http.ResponseWriter, r *http.Request) {
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	key := r.PathValue("project")
+	p := v.w.ProjectByIDOrKey(key)
+	if p == nil {
+		apiError(rw, http.StatusNotFound, "No project could be found with key '"+key+"'.")
+		return
+	}
+	out := []any{}
+	for _, it := range p.IssueTypes {
+		sts := []any{}
+		for _, st := range workflows[p.ProjectTypeKey].statuses {
+			sts = append(sts, map[string]any{"id": statusID(st.name), "name": st.name, "description": "", "self": v.api() + "/status/" + statusID(st.name),
+				"iconUrl": v.base + "/images/icons/statuses/generic.png", "untranslatedName": st.name})
+		}
+		out = append(out, map[string]any{"id": apiStableID("issuetype", it), "name": it, "self": v.api() + "/issuetype/" + apiStableID("issuetype", it),
+			"subtask": false, "statuses": sts})
 	}
 	apiJSON(rw, http.StatusOK, out)
 }
