@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"switchyard"
@@ -81,16 +82,29 @@ func (a storeAdapter) ReplaceServiceDesks(ctx context.Context, conn string, v []
 	return a.db.ReplaceServiceDesks(ctx, conn, v)
 }
 
+func denied(err error) bool {
+	return errors.Is(err, switchyard.ErrForbidden) || errors.Is(err, switchyard.ErrUnauthorized)
+}
+
 // customers is the JSM identity stage.
 func (s *session) customers(ctx context.Context, st *StageStats) error {
 	if s.pre.desks == nil {
 		return nil // this Jira serves no JSM
 	}
 	desks, err := s.pre.desks.get(ctx)
+	if denied(err) {
+		// Fail closed: without its service desks no customer sees a request.
+		s.warn("service desks not readable (%v): portal customers see no requests; make the account a service desk agent (OAuth: read:servicedesk-request)", err)
+		desks, err = nil, nil
+	}
 	if err != nil {
 		return fmt.Errorf("fetch service desks: %w", err)
 	}
 	orgs, err := s.pre.orgs.get(ctx)
+	if denied(err) {
+		s.warn("organizations not readable (%v): customers reach requests only as reporter or participant; make the account a JSM admin or agent (OAuth: manage:servicedesk-customer)", err)
+		orgs, err = nil, nil
+	}
 	if err != nil {
 		return fmt.Errorf("fetch organizations: %w", err)
 	}

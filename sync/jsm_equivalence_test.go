@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"switchyard"
 	"switchyard/connector/jirasim"
 	"switchyard/index"
 )
@@ -273,5 +274,39 @@ func mutateJSM(t *testing.T, s *sim, r *rand.Rand) {
 	}
 	if !flippedIn || !flippedOut {
 		t.Fatalf("no comment to flip (in %v, out %v)", flippedIn, flippedOut)
+	}
+}
+
+// deniedJSM is a Jira whose servicedeskapi answers 403 (an account that is
+// not an agent, an OAuth app without the JSM scopes).
+type deniedJSM struct{ *fakeJira }
+
+func (deniedJSM) ServiceDesks(context.Context) ([]switchyard.ServiceDesk, error) {
+	return nil, &switchyard.Error{Kind: switchyard.ErrForbidden, Message: "GET /rest/servicedeskapi/servicedesk: 403"}
+}
+
+func (deniedJSM) Organizations(context.Context) ([]switchyard.Organization, error) {
+	return nil, &switchyard.Error{Kind: switchyard.ErrForbidden, Message: "GET /rest/servicedeskapi/organization: 403"}
+}
+
+// TestCustomersStageDenied: a 403 from the servicedeskapi does not fail the
+// identity sync; it warns and stores no desks, so customers see nothing
+// (fail closed).
+func TestCustomersStageDenied(t *testing.T) {
+	f := newFakeJira(2, 5)
+	h := newHarness(t, deniedJSM{f}, allScope(), Settings{Concurrency: 2, PageSize: 50, Overlap: time.Minute})
+	rs := h.sync(false)
+	var warned int
+	for _, w := range rs.Warnings {
+		if strings.HasPrefix(w, "service desks not readable") || strings.HasPrefix(w, "organizations not readable") {
+			warned++
+		}
+	}
+	if warned != 2 {
+		t.Fatalf("warnings %q: want one for service desks and one for organizations", rs.Warnings)
+	}
+	desks, err := h.db.ServiceDesks(context.Background(), "acme")
+	if err != nil || len(desks) != 0 {
+		t.Fatalf("service desks stored: %v, %v", desks, err)
 	}
 }
