@@ -156,7 +156,7 @@ func (s *Service) postComment(ctx context.Context, j Jira, run Run) (writebackNo
 		return res, fmt.Errorf("look for an earlier write-back: %w", err)
 	}
 	if found {
-		res.CommentID, res.Found = cm.ID, true
+		res.CommentID, res.Found, res.Internal = cm.ID, true, cm.Internal
 	} else {
 		notes, err := s.db.RunNotes(ctx, run.ID)
 		if err != nil {
