@@ -225,3 +225,43 @@ func TestOracleCustomers(t *testing.T) {
 		t.Fatal("a service desk on a project that is not a service_desk project")
 	}
 }
+
+// /_sim/can-see answers for attachments as CanSeeAttachment does, and a
+// customer never sees a file an internal note shows.
+func TestCanSeeAttachmentHTTP(t *testing.T) {
+	s := newTestSim(t, Options{GenerateOptions: GenerateOptions{Seed: 11, Projects: 2, Issues: 120}})
+	w := s.srv.World()
+	st := w.State()
+	var checked, hidden int
+	for _, u := range st.Users {
+		if u.AccountType != "customer" {
+			continue
+		}
+		for _, is := range st.Issues {
+			internal := map[string]bool{}
+			for _, c := range is.Comments {
+				internal[c.ID] = !c.JSDPublic
+			}
+			for _, a := range is.Attachments {
+				var v struct{ Visible bool }
+				s.getJSON("/_sim/can-see?account="+u.AccountID+"&issue="+is.Key+"&attachment="+a.ID, 200, &v)
+				if v.Visible != w.CanSeeAttachment(u.AccountID, is.Key, a.ID) {
+					t.Fatalf("%s %s: HTTP %v, CanSeeAttachment disagrees", is.Key, a.ID, v.Visible)
+				}
+				if internal[a.CommentID] {
+					if v.Visible {
+						t.Fatalf("customer %s sees %s of internal note %s", u.AccountID, a.ID, a.CommentID)
+					}
+					if w.CanSee(u.AccountID, is.Key, "") {
+						hidden++
+					}
+				}
+				checked++
+			}
+		}
+	}
+	if checked == 0 || hidden == 0 {
+		t.Fatalf("checked %d, hidden-but-issue-visible %d: the world proves nothing", checked, hidden)
+	}
+	s.call("GET", "/_sim/can-see?account=x&issue="+st.Issues[0].Key+"&attachment=999999", nil, 400, nil)
+}
