@@ -47,6 +47,8 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&projects, "project", "only these project keys (repeat or comma-separate)")
 	fs.Var(&types, "type", "only these document types: issue, comment, attachment")
 	fs.Var(&statuses, "status", "only these statuses")
+	var requestTypes stringList
+	fs.Var(&requestTypes, "request-type", "only these Jira Service Management request types (names)")
 	size := fs.Int("size", 20, "results per page (1..100)")
 	from := fs.Int("from", 0, "results to skip (paging)")
 	pos, err := parseFlags(fs, args)
@@ -95,7 +97,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	res, err := idx.Search(ctx, index.SearchRequest{
 		Connection: name, Query: strings.Join(pos, " "), AsUser: *as,
-		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size,
+		Projects: projects, Types: types, Statuses: statuses, RequestTypes: requestTypes, From: *from, Size: *size,
 	})
 	if err != nil {
 		return err
@@ -133,7 +135,7 @@ func printSearchResult(w io.Writer, res *index.SearchResult) {
 		}
 	}
 	tw.Flush()
-	for _, facet := range []string{"project", "type", "status"} {
+	for _, facet := range []string{"project", "type", "status", "requesttype"} {
 		counts := res.Facets[facet]
 		if len(counts) == 0 {
 			continue
