@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -39,6 +40,23 @@ func TestSearchEqualsOracleCustomers(t *testing.T) {
 			checkSearchEqualsOracle(t, s, h, "after the full sync")
 			checkCustomers(t, s, h, "after the full sync")
 			checkRequestTypeFilter(t, s, h)
+
+			// Identity alone: organization membership and the desk's
+			// organizations change, no issue does; the next sync re-indexes
+			// nothing and search follows.
+			// A run without any change writes only the overlap window again.
+			overlap := h.sync(false).Issues
+			views := customerViews(t, s, h)
+			changeOrganizations(t, s, rand.New(rand.NewPCG(uint64(seed), 5)))
+			if rs := h.sync(false); rs.Full || rs.Issues != overlap {
+				t.Fatalf("after organization changes: full %v, %d issues written; want an incremental run writing only the %d of the overlap",
+					rs.Full, rs.Issues, overlap)
+			}
+			if after := customerViews(t, s, h); maps.EqualFunc(views, after, maps.Equal) {
+				t.Fatal("the organization changes changed no customer's results; the check proves nothing")
+			}
+			checkSearchEqualsOracle(t, s, h, "after organization changes, without re-indexing")
+			checkCustomers(t, s, h, "after organization changes, without re-indexing")
 
 			mutateJSM(t, s, rand.New(rand.NewPCG(uint64(seed), 7)))
 			if rs := h.sync(false); rs.Full {
@@ -309,4 +327,68 @@ func TestCustomersStageDenied(t *testing.T) {
 	if err != nil || len(desks) != 0 {
 		t.Fatalf("service desks stored: %v, %v", desks, err)
 	}
+}
+
+// changeOrganizations moves customers between organizations and changes which
+// organizations the first service desk has, touching no issue. It picks
+// changes that change what some customer sees.
+func changeOrganizations(t *testing.T, s *sim, r *rand.Rand) {
+	t.Helper()
+	w := s.srv.World()
+	st := s.state()
+	var desk jirasim.StateProject
+	for _, p := range st.Projects {
+		if p.ServiceDesk != nil && desk.ID == "" {
+			desk = p
+		}
+	}
+	var customers []string
+	for _, u := range st.Users {
+		if u.AccountType == "customer" && u.Active {
+			customers = append(customers, u.AccountID)
+		}
+	}
+	// The organization most shared by the desk's requests.
+	shares := map[string]int{}
+	for _, is := range st.Issues {
+		if is.ProjectID == desk.ID {
+			for _, o := range is.Organizations {
+				shares[o]++
+			}
+		}
+	}
+	var top string
+	for _, o := range st.Organizations {
+		if top == "" || shares[o.ID] > shares[top] {
+			top = o.ID
+		}
+	}
+	if shares[top] == 0 {
+		t.Fatal("no request of the desk is shared with an organization")
+	}
+	// Everyone joins it and it is added to the desk; another organization leaves the desk.
+	if err := w.SetOrganizationMembers("", top, customers); err != nil {
+		t.Fatal(err)
+	}
+	orgs := []string{top}
+	for _, o := range desk.ServiceDesk.Organizations {
+		if o != top && r.IntN(2) == 0 {
+			orgs = append(orgs, o)
+		}
+	}
+	if err := w.SetServiceDeskOrganizations("", desk.Key, orgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// customerViews is what each customer finds.
+func customerViews(t *testing.T, s *sim, h *harness) map[string]map[string]bool {
+	t.Helper()
+	out := map[string]map[string]bool{}
+	for _, u := range s.state().Users {
+		if u.AccountType == "customer" {
+			out[u.AccountID] = searchAll(t, context.Background(), h.idx, u.AccountID)
+		}
+	}
+	return out
 }
