@@ -61,17 +61,29 @@ func checkJSMOptions(o *Options) error {
 	return nil
 }
 
-// isRequest asks Jira whether the issue is a JSM request.
-func isRequest(ctx context.Context, j Jira, key string) (bool, error) {
+// isRequest asks Jira whether the issue is a JSM request. unsure is true
+// when the account may not ask (not a service desk agent, an OAuth app
+// without the JSM scopes): the decision comment is then an internal note all
+// the same, since a public one might reach a customer, and nothing else JSM
+// is done.
+func (s *Service) isRequest(ctx context.Context, j Jira, key string) (request, unsure bool, err error) {
 	jj, ok := j.(JSMJira)
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
 	req, err := jj.IsRequest(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("is %s a service request: %w", key, err)
+	if denied(err) {
+		s.log.Warn("write-back: cannot tell whether the issue is a service request; writing an internal note", "issue", key, "err", err)
+		return false, true, nil
 	}
-	return req, nil
+	if err != nil {
+		return false, false, fmt.Errorf("is %s a service request: %w", key, err)
+	}
+	return req, false, nil
+}
+
+func denied(err error) bool {
+	return errors.Is(err, switchyard.ErrForbidden) || errors.Is(err, switchyard.ErrUnauthorized)
 }
 
 // replyText fills a customer reply template: {key}, {decision}, {runbook}
@@ -121,6 +133,11 @@ func (s *Service) answerApprovals(ctx context.Context, j Jira, run Run) ([]strin
 		return nil, nil
 	}
 	aps, err := jj.Approvals(ctx, run.IssueKey)
+	if denied(err) {
+		// Not an agent of this desk: its approvals are not ours to answer.
+		s.log.Warn("write-back: JSM approvals not readable; left to their approvers", "issue", run.IssueKey, "err", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list JSM approvals: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/connector"
 	"switchyard/connector/jirasim"
 	"switchyard/runbook"
 )
@@ -250,5 +251,35 @@ func TestSIGKILLDuringWriteBackOnRequest(t *testing.T) {
 				t.Fatalf("approval after the restart: %+v, want approved once", a)
 			}
 		}
+	}
+}
+
+// noAgent is the connection's client for an account that is no service desk
+// agent: the servicedeskapi answers 403.
+type noAgent struct{ *connector.Client }
+
+func (noAgent) IsRequest(context.Context, string) (bool, error) {
+	return false, &switchyard.Error{Kind: switchyard.ErrForbidden, Message: "GET /rest/servicedeskapi/request/X: 403"}
+}
+
+func (noAgent) Approvals(context.Context, string) ([]connector.Approval, error) {
+	return nil, &switchyard.Error{Kind: switchyard.ErrForbidden, Message: "GET /rest/servicedeskapi/request/X/approval: 403"}
+}
+
+// TestWriteBackWhenNotAnAgent: when the account may not ask whether the
+// issue is a request, the write-back still completes, once, with an internal
+// note (a public comment might reach a customer) and no customer reply.
+func TestWriteBackWhenNotAnAgent(t *testing.T) {
+	h := newHarnessWorld(t, jirasim.GenerateOptions{Seed: 7, Projects: 2, Issues: 24}, nil)
+	h.stop()
+	h.opts.Jira = map[string]runbook.Jira{"sim": noAgent{h.jira}}
+	h.opts.CustomerReplies = map[string]string{runbook.LabelApproved: "done"}
+	h.openStore()
+	h.start()
+	key, _ := jsmKeys(t, h)
+	h.approveAndWriteBack(key, "approve")
+	ours, _ := h.comments(key)
+	if len(ours) != 1 || !ours[0].Internal() || len(h.replies(key)) != 0 {
+		t.Fatalf("%d decision comments (internal: %v), %d replies; want 1 internal, no reply", len(ours), len(ours) > 0 && ours[0].Internal(), len(h.replies(key)))
 	}
 }

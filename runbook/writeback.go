@@ -147,7 +147,7 @@ func (s *Service) postComment(ctx context.Context, j Jira, run Run) (writebackNo
 		}
 		return json.Unmarshal(v, &p) == nil && p.RunID == run.ID
 	}
-	request, err := isRequest(ctx, j, run.IssueKey)
+	request, unsure, err := s.isRequest(ctx, j, run.IssueKey)
 	if err != nil {
 		return res, err
 	}
@@ -165,7 +165,7 @@ func (s *Service) postComment(ctx context.Context, j Jira, run Run) (writebackNo
 		var ref auditRef
 		_ = json.Unmarshal(notes["audit"], &ref)
 		prop := map[string]any{"runId": run.ID, "decision": label(run)}
-		body := connector.CommentBody{Text: Comment(run, ref), Internal: request && s.opts.CommentVisibility != VisibilityPublic}
+		body := connector.CommentBody{Text: Comment(run, ref), Internal: (request || unsure) && s.opts.CommentVisibility != VisibilityPublic}
 		res.Internal = body.Internal
 		cm, err := j.AddComment(ctx, run.IssueKey, body, CommentProperty, prop)
 		if err != nil && cm.ID == "" {
