@@ -122,7 +122,8 @@ func (pr *principal) holdsRole(role *switchyard.ProjectRole) bool {
 
 // match resolves a holder for issues of proj: static reports a match that does
 // not depend on the issue; dyn lists issue-dependent conditions, any of which
-// matches. Unknown holder types and sd.customer.portal.only grant nothing.
+// matches. Unknown holder types grant nothing; sd.customer.portal.only grants
+// only portal customers, who match nothing else (see portal).
 func (pr *principal) match(h switchyard.Holder, proj *switchyard.Project) (static bool, dyn []fieldTerm) {
 	if pr.customer {
 		return false, pr.portal(h, proj)
