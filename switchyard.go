@@ -117,9 +117,32 @@ type Issue struct {
 	// CommentTotal is the number of comments Jira reports; more than len(Comments)
 	// means the embedded page was capped and the rest must be paged.
 	CommentTotal int `json:"commentTotal,omitempty"`
+	// Jira Service Management: the request type (id and name), the request
+	// participants (account ids) and the organizations it is shared with (ids).
+	RequestTypeID string   `json:"requestTypeId,omitempty"`
+	RequestType   string   `json:"requestType,omitempty"`
+	Participants  []string `json:"participants,omitempty"`
+	Organizations []string `json:"organizations,omitempty"`
 	// FieldErrors are the fields Jira sent in a shape the connector could
 	// not read; the rest of the issue was kept.
 	FieldErrors []FieldError `json:"fieldErrors,omitempty"`
+}
+
+// Organization is a JSM customer organization with its members (account ids).
+type Organization struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+}
+
+// ServiceDesk is a JSM service desk: its project and the organizations added
+// to it (a request shared with an organization reaches its members only
+// while the organization is added to the desk).
+type ServiceDesk struct {
+	ID            string   `json:"id"`
+	ProjectID     string   `json:"projectId"`
+	ProjectKey    string   `json:"projectKey,omitempty"`
+	Organizations []string `json:"organizations"`
 }
 
 // FieldError is one issue field that could not be decoded, and why.
@@ -137,6 +160,12 @@ type Comment struct {
 	Created    time.Time   `json:"created"`
 	Updated    time.Time   `json:"updated"`
 	Visibility *Visibility `json:"visibility"`
+	// Internal is true for a JSM internal note (jsdPublic false): customers
+	// never see it, nor the files it shows.
+	Internal bool `json:"internal,omitempty"`
+	// Files are the file names the body shows (media nodes): attachments
+	// that came with this comment.
+	Files []string `json:"files,omitempty"`
 }
 
 // Visibility restricts a comment to a group or a project role.

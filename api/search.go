@@ -55,13 +55,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 }
 
 var searchParams = map[string]bool{"q": true, "as": true, "project": true, "type": true, "status": true,
-	"updated_from": true, "updated_to": true, "from": true, "size": true, "connection": true}
+	"updated_from": true, "updated_to": true, "from": true, "size": true, "connection": true, "request_type": true}
 
 func (s *Server) searchRequest(q url.Values) (index.SearchRequest, error) {
 	var req index.SearchRequest
 	for k := range q {
 		if !searchParams[k] {
-			return req, switchyard.FieldErrorf(switchyard.ErrInvalid, k, "unknown query parameter (known: q, as, project, type, status, updated_from, updated_to, from, size, connection)")
+			return req, switchyard.FieldErrorf(switchyard.ErrInvalid, k, "unknown query parameter (known: q, as, project, type, status, request_type, updated_from, updated_to, from, size, connection)")
 		}
 	}
 	c, err := s.connectionParam(q.Get("connection"), "connection")
@@ -74,6 +74,7 @@ func (s *Server) searchRequest(q url.Values) (index.SearchRequest, error) {
 	req.Projects = listParam(q["project"])
 	req.Types = listParam(q["type"])
 	req.Statuses = listParam(q["status"])
+	req.RequestTypes = listParam(q["request_type"]) // JSM request type names
 	for _, p := range []struct {
 		name string
 		into *int

@@ -23,7 +23,10 @@ import (
 // Options wires the server. Only Keys is required; a nil component disables its
 // routes (they answer 404), so the server can start before everything exists.
 type Options struct {
-	Addr         string // host:port; port 0 picks a free port
+	Addr string // host:port; port 0 picks a free port
+	// Listener, when set, is served instead of listening on Addr: a caller
+	// that had to know the port early keeps it bound until Open.
+	Listener     net.Listener
 	TLSCertFile  string
 	TLSKeyFile   string
 	MaxBodyBytes int64 // default 1 MiB
@@ -208,9 +211,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Open starts listening and serving in the background.
 func (s *Server) Open() error {
-	ln, err := net.Listen("tcp", s.opts.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	ln := s.opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.opts.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+		}
 	}
 	s.http = &http.Server{
 		Handler:           s.handler,

@@ -141,6 +141,14 @@ type Approvals struct {
 	// Transitions maps a decision (APPROVED, DENIED, EXPIRED, FAILED) to the
 	// Jira status or transition name to move the issue to after write-back.
 	Transitions map[string]string `yaml:"transitions"`
+	// CommentVisibility is how the decision comment lands on a Jira Service
+	// Management request: internal (an internal note, default) or public (a
+	// reply the customer reads). Plain issues always get a plain comment.
+	CommentVisibility string `yaml:"comment_visibility"`
+	// CustomerReplies maps a decision to a customer-facing reply posted on
+	// requests besides the decision comment ({key}, {decision}, {runbook},
+	// {run} are filled in).
+	CustomerReplies map[string]string `yaml:"customer_replies"`
 	// DefaultExecutor is the executor kind of runbooks not in Executors:
 	// sandbox (default) or webhook (then executors.default gives its url).
 	DefaultExecutor string `yaml:"default_executor"`

@@ -73,6 +73,18 @@ func (c *Config) validateRunbook(v *validator) {
 			v.add(p, "is empty; want a Jira status or transition name")
 		}
 	}
+	if a.CommentVisibility != "" {
+		v.oneOf("approvals.comment_visibility", a.CommentVisibility, "internal", "public")
+	}
+	for _, label := range sortedKeys(a.CustomerReplies) {
+		p := "approvals.customer_replies." + label
+		if !slices.Contains(decisionLabels, label) {
+			v.add(p, "%q is not a decision; use %s", clip(label), strings.Join(decisionLabels, ", "))
+		}
+		if strings.TrimSpace(a.CustomerReplies[label]) == "" {
+			v.add(p, "is empty; want the reply text")
+		}
+	}
 	if v.oneOf("approvals.default_executor", a.DefaultExecutor, ExecutorSandbox, ExecutorWebhook) && a.DefaultExecutor == ExecutorWebhook {
 		if e, ok := a.Executors["default"]; !ok || e.Kind != ExecutorWebhook {
 			v.add("approvals.default_executor", "is webhook but approvals.executors.default (kind: webhook, url, secret) is not set")

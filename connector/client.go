@@ -86,7 +86,8 @@ type Client struct {
 	noUserList atomic.Bool // Data Center before 10.3: no /rest/api/2/user/list
 
 	cfMu    sync.Mutex
-	learned []string // custom field ids referenced by grants and levels
+	learned []string  // custom field ids referenced by grants and levels
+	jsm     JSMFields // JSM field ids, once DiscoverJSMFields ran (jsm.go)
 }
 
 // remember records a display name seen in any answer, so that mentions in

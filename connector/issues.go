@@ -26,7 +26,7 @@ var issueFields = []string{"summary", "description", "issuetype", "status", "pri
 // fields of Options, and every user/group custom field a permission grant or
 // security level referenced so far (the sync reads those before issues).
 func (c *Client) fields(opts ...FetchOption) []string {
-	all := append(append([]string(nil), issueFields...), c.customFields()...)
+	all := append(append(append([]string(nil), issueFields...), c.customFields()...), c.jsmFieldList()...)
 	var fc fetchConfig
 	for _, o := range opts {
 		o(&fc)
@@ -161,6 +161,7 @@ type commentJSON struct {
 	Created      jtime                  `json:"created"`
 	Updated      jtime                  `json:"updated"`
 	Visibility   *switchyard.Visibility `json:"visibility"`
+	JSDPublic    *bool                  `json:"jsdPublic"` // false: a JSM internal note
 }
 
 type attachmentJSON struct {
@@ -233,7 +234,8 @@ func (c *Client) comment(cj commentJSON, issueID string, opts markdown.ADFOption
 		v = &cp
 	}
 	return switchyard.Comment{ID: string(cj.ID), IssueID: issueID, Author: cj.Author.id(), Body: body,
-		Created: cj.Created.T(), Updated: cj.Updated.T(), Visibility: v}, err
+		Created: cj.Created.T(), Updated: cj.Updated.T(), Visibility: v,
+		Internal: cj.JSDPublic != nil && !*cj.JSDPublic, Files: mediaFiles(cj.Body)}, err
 }
 
 // unreadableLevel is the security level of an issue whose security field
@@ -386,6 +388,9 @@ func (c *Client) issue(ij issueJSON) (switchyard.Issue, error) {
 			}
 			is.CustomFields[cf] = ids
 		}
+	}
+	if err := c.jsmIssue(ij.Fields, &is); err != nil {
+		return switchyard.Issue{}, err
 	}
 	return is, nil
 }

@@ -20,6 +20,9 @@ type CommentBody struct {
 	ADF        json.RawMessage
 	Wiki       string
 	Visibility *switchyard.Visibility // optional group/role restriction
+	// Internal makes the comment a JSM internal note (the sd.public.comment
+	// property {"internal": true}); customers never see it.
+	Internal bool
 }
 
 func checkPropertyKey(key string) error {
@@ -59,11 +62,18 @@ func (c *Client) AddComment(ctx context.Context, issueKey string, body CommentBo
 	if body.Visibility != nil {
 		req["visibility"] = body.Visibility
 	}
+	var props []map[string]any
+	if body.Internal {
+		props = append(props, map[string]any{"key": PropPublicComment, "value": map[string]bool{"internal": true}})
+	}
 	if propertyKey != "" {
 		if err := checkPropertyKey(propertyKey); err != nil {
 			return switchyard.Comment{}, err
 		}
-		req["properties"] = []map[string]any{{"key": propertyKey, "value": propertyValue}}
+		props = append(props, map[string]any{"key": propertyKey, "value": propertyValue})
+	}
+	if len(props) > 0 {
+		req["properties"] = props
 	}
 	var cj commentJSON
 	p := c.v() + "/issue/" + url.PathEscape(issueKey) + "/comment"
@@ -75,6 +85,11 @@ func (c *Client) AddComment(ctx context.Context, issueKey string, body CommentBo
 		// The comment is posted: failing here would invite a retry and a
 		// second comment. Its echoed body is only not readable.
 		c.log.Warn("posted comment's body not converted", "comment", cm.ID, "err", err)
+	}
+	if body.Internal && c.dc() {
+		if err := c.SetCommentProperty(ctx, cm.ID, PropPublicComment, map[string]bool{"internal": true}); err != nil {
+			return cm, fmt.Errorf("comment %s posted, not marked internal: %w", cm.ID, err)
+		}
 	}
 	if propertyKey != "" && c.dc() {
 		// Data Center ignores properties on create; a PUT is idempotent.

@@ -42,6 +42,13 @@ func issueDocs(conn string, is *switchyard.Issue) map[string]document {
 		}
 		setStr(d, fPermReporter, is.Reporter)
 		setStr(d, fPermAssignee, is.Assignee)
+		setStr(d, fFacetRequestType, is.RequestType)
+		if len(is.Participants) > 0 {
+			d[fPermPart] = is.Participants
+		}
+		if len(is.Organizations) > 0 {
+			d[fPermOrg] = is.Organizations
+		}
 		if cf := customFieldTerms(is.CustomFields); len(cf) > 0 {
 			d[fPermCF] = cf
 		}
@@ -70,14 +77,21 @@ func issueDocs(conn string, is *switchyard.Issue) map[string]document {
 		setText(d, c.Body, c.Body)
 		setTime(d, firstTime(c.Updated, c.Created))
 		d[fPermVis] = visibilityTerm(is.ProjectID, c.Visibility)
+		if c.Internal {
+			d[fPermVis] = internalTerm(d[fPermVis].(string))
+		}
 		docs[docID(conn, TypeComment, is.ID, c.ID)] = d
 	}
+	agentOnly := agentOnlyFiles(is)
 	for i := range is.Attachments {
 		a := &is.Attachments[i]
 		d := common(TypeAttachment)
 		setStr(d, fFilename, a.Filename)
 		setText(d, a.Text, a.Filename, a.Text)
 		setTime(d, a.Created)
+		if agentOnly[a.Filename] {
+			d[fPermVis] = internalTerm(visNone)
+		}
 		docs[docID(conn, TypeAttachment, is.ID, a.ID)] = d
 	}
 	return docs
@@ -189,4 +203,30 @@ func firstTime(ts ...time.Time) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// internalTerm marks a visibility term as an internal note's: agents (every
+// viewer but portal customers) are given the marked form of each term they
+// hold, customers never.
+func internalTerm(vis string) string { return "i:" + vis }
+
+// agentOnlyFiles are the file names shown by an internal or restricted
+// comment: customers see the attachments of the issue and of public comments
+// only. A name shown by such a comment hides every attachment of that name
+// (fail closed).
+func agentOnlyFiles(is *switchyard.Issue) map[string]bool {
+	var out map[string]bool
+	for i := range is.Comments {
+		c := &is.Comments[i]
+		if !c.Internal && c.Visibility == nil {
+			continue
+		}
+		for _, f := range c.Files {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[f] = true
+		}
+	}
+	return out
 }

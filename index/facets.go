@@ -28,6 +28,7 @@ var facetFields = []struct{ name, field string }{
 	{"status", fFacetStatus},
 	{"type", fFacetType},
 	{"issuetype", fFacetIType},
+	{"requesttype", fFacetRequestType},
 }
 
 // facetValue names one value of one facet.

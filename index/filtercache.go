@@ -397,18 +397,25 @@ func (c *viewerFilters) get(conn string, v Viewer, perms *Permissions) viewerFil
 // viewerKey identifies what permissionFilter reads of a viewer.
 func viewerKey(v Viewer) [32]byte {
 	h := sha256.New()
-	flags := []byte{0, 0}
+	flags := []byte{0, 0, 0}
 	if v.Known {
 		flags[0] = 1
 	}
 	if v.Active {
 		flags[1] = 1
 	}
+	if v.Customer {
+		flags[2] = 1
+	}
 	h.Write(flags)
 	h.Write([]byte(v.AccountID))
 	for _, g := range v.Groups {
 		h.Write([]byte{0})
 		h.Write([]byte(g))
+	}
+	for _, o := range v.Organizations {
+		h.Write([]byte{1})
+		h.Write([]byte(o))
 	}
 	var k [32]byte
 	h.Sum(k[:0])

@@ -23,7 +23,7 @@ import (
 
 // mappingVersion changes whenever documents or the mapping change shape; an
 // index written by another version must be rebuilt (full sync).
-const mappingVersion = "switchyard-index-3" // 3: identifier terms, summary weighted in the text
+const mappingVersion = "switchyard-index-3" // 3: identifier terms, summary weighted in the text; JSM participants, organizations, request type, internal notes
 
 var internalVersionKey = []byte("switchyard.mapping")
 

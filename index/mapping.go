@@ -49,8 +49,12 @@ const (
 	fPermLevel    = "perm_level"    // projectID/levelID, or levelNone
 	fPermReporter = "perm_reporter" // account id (absent when none)
 	fPermAssignee = "perm_assignee"
-	fPermCF       = "perm_cf"  // fieldID=value for user/group picker custom fields
-	fPermVis      = "perm_vis" // comment visibility: visNone, g:<group id>, gn:<group name>, r:<project id>:<role name>
+	fPermCF       = "perm_cf"   // fieldID=value for user/group picker custom fields
+	fPermVis      = "perm_vis"  // comment visibility: visNone, g:<group id>, gn:<group name>, r:<project id>:<role name>; "i:" before it for internal notes (and their files)
+	fPermPart     = "perm_part" // JSM request participants (account ids)
+	fPermOrg      = "perm_org"  // JSM organizations the request is shared with (ids)
+
+	fFacetRequestType = "f_requesttype" // JSM request type name
 )
 
 const (
@@ -159,6 +163,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	add(fPermAssignee, kw(keyword.Name, false, false))
 	add(fPermCF, kw(keyword.Name, false, false))
 	add(fPermVis, kw(keyword.Name, false, false))
+	add(fPermPart, kw(keyword.Name, false, false))
+	add(fPermOrg, kw(keyword.Name, false, false))
+	add(fFacetRequestType, kw(keyword.Name, false, false))
 	im.DefaultMapping = dm
 	return im, nil
 }

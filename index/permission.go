@@ -20,6 +20,13 @@ type Viewer struct {
 	// Active is false for deactivated accounts, which see nothing.
 	Active bool
 	Groups []string // group ids the user is a direct member of
+	// Customer is true for a JSM portal customer (accountType customer): it
+	// sees only requests of service desks whose browse grants hold
+	// sd.customer.portal.only, that it reported, participates in, or that are
+	// shared with one of its Organizations added to the desk; never internal
+	// notes nor the files they show.
+	Customer      bool
+	Organizations []string // JSM organization ids the user is a member of
 }
 
 // Permissions is a connection's permission data as the last identity sync saw it.
@@ -31,6 +38,9 @@ type Permissions struct {
 	// Groups maps group id → name. Only needed when comment visibility names a
 	// group without its id (Data Center).
 	Groups map[string]string
+	// ServiceDesks maps the id of each project that is a JSM service desk to
+	// the organizations added to the desk.
+	ServiceDesks map[string][]string
 }
 
 // PermissionSource resolves the viewer and the permission data of a connection.
@@ -53,6 +63,9 @@ type fieldTerm struct {
 
 // principal is a viewer prepared for holder matching.
 type principal struct {
+	customer bool            // a JSM portal customer: only the portal grant matches
+	orgs     map[string]bool // its organizations
+	desks    map[string][]string
 	account  string // "" for unknown viewers
 	groups   map[string]bool
 	groupIDs []string
@@ -66,6 +79,12 @@ func newPrincipal(v Viewer, p *Permissions) *principal {
 		return pr // matches only `anyone`
 	}
 	pr.account = v.AccountID
+	if v.Customer {
+		pr.customer, pr.orgs, pr.desks = true, map[string]bool{}, p.ServiceDesks
+		for _, o := range v.Organizations {
+			pr.orgs[o] = true
+		}
+	}
 	for _, g := range v.Groups {
 		if g != "" && !pr.groups[g] {
 			pr.groups[g] = true
@@ -103,8 +122,12 @@ func (pr *principal) holdsRole(role *switchyard.ProjectRole) bool {
 
 // match resolves a holder for issues of proj: static reports a match that does
 // not depend on the issue; dyn lists issue-dependent conditions, any of which
-// matches. Unknown holder types and sd.customer.portal.only grant nothing.
+// matches. Unknown holder types grant nothing; sd.customer.portal.only grants
+// only portal customers, who match nothing else (see portal).
 func (pr *principal) match(h switchyard.Holder, proj *switchyard.Project) (static bool, dyn []fieldTerm) {
+	if pr.customer {
+		return false, pr.portal(h, proj)
+	}
 	if h.Type == switchyard.HolderAnyone {
 		return true, nil
 	}
@@ -149,6 +172,24 @@ func (pr *principal) match(h switchyard.Holder, proj *switchyard.Project) (stati
 		return false, []fieldTerm{{field: fPermCF, term: h.Parameter, groupCF: true}}
 	}
 	return false, nil
+}
+
+// portal resolves a holder for a portal customer: only
+// sd.customer.portal.only of a service desk project matches, per issue, as
+// reporter, as participant, or through an organization that is both the
+// customer's and added to the desk.
+func (pr *principal) portal(h switchyard.Holder, proj *switchyard.Project) []fieldTerm {
+	deskOrgs, isDesk := pr.desks[proj.ID]
+	if h.Type != switchyard.HolderSDCustomerPortal || !isDesk || pr.account == "" {
+		return nil
+	}
+	out := []fieldTerm{{field: fPermReporter, term: pr.account}, {field: fPermPart, term: pr.account}}
+	for _, o := range deskOrgs {
+		if pr.orgs[o] {
+			out = append(out, fieldTerm{field: fPermOrg, term: o})
+		}
+	}
+	return out
 }
 
 // matchAll resolves a list of holders (grants or level members).
@@ -351,6 +392,13 @@ func permissionFilter(conn string, v Viewer, p *Permissions) (q query.Query, ok 
 		visTerms = append(visTerms, "g:"+g)
 		if name := p.Groups[g]; name != "" {
 			visTerms = append(visTerms, "gn:"+name)
+		}
+	}
+	if !pr.customer {
+		// Internal notes: everyone who may see the comment otherwise, except
+		// portal customers.
+		for _, t := range visTerms {
+			visTerms = append(visTerms, internalTerm(t))
 		}
 	}
 	sort.Strings(visTerms)

@@ -39,6 +39,8 @@ type SearchRequest struct {
 	Projects []string // project keys (exact, as facets report them)
 	Types    []string // issue | comment | attachment
 	Statuses []string // status names (exact, as facets report them)
+	// RequestTypes are JSM request type names (exact, as facets report them).
+	RequestTypes []string
 	// UpdatedFrom and UpdatedTo bound the updated day (UTC), both inclusive;
 	// a zero bound is open.
 	UpdatedFrom time.Time
@@ -142,6 +144,9 @@ func (idx *Index) run(ctx context.Context, req SearchRequest, userQ query.Query,
 	}
 	if len(req.Types) > 0 {
 		extra = append(extra, newTermsQuery(fFacetType, req.Types))
+	}
+	if len(req.RequestTypes) > 0 {
+		extra = append(extra, newTermsQuery(fFacetRequestType, req.RequestTypes))
 	}
 	if len(req.Statuses) > 0 {
 		extra = append(extra, newTermsQuery(fFacetStatus, req.Statuses))

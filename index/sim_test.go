@@ -31,9 +31,19 @@ func simIssues(w *jirasim.World) []switchyard.Issue {
 		}
 		if p := w.ProjectByID(si.ProjectID); p != nil {
 			is.ProjectKey = p.Key
+			if rt := p.RequestTypeByID(si.RequestType); rt != nil {
+				is.RequestTypeID, is.RequestType = rt.ID, rt.Name
+			}
 		}
+		is.Participants, is.Organizations = slices.Clone(si.Participants), slices.Clone(si.Organizations)
 		for _, c := range si.Comments {
-			sc := switchyard.Comment{ID: c.ID, Author: c.Author, Body: jirasim.ADFPlainText(c.Body), Created: c.Created, Updated: c.Updated}
+			sc := switchyard.Comment{ID: c.ID, Author: c.Author, Body: jirasim.ADFPlainText(c.Body), Created: c.Created, Updated: c.Updated,
+				Internal: c.Internal()}
+			for _, a := range si.Attachments {
+				if a.CommentID == c.ID {
+					sc.Files = append(sc.Files, a.Filename) // what the connector reads from the body's media nodes
+				}
+			}
 			if c.Visibility != nil {
 				v := *c.Visibility
 				sc.Visibility = &v
@@ -77,6 +87,12 @@ func simPermissions(w *jirasim.World) *Permissions {
 			proj.SecurityLevels = append(proj.SecurityLevels, l)
 		}
 		p.Projects = append(p.Projects, proj)
+		if sp.ServiceDesk != nil {
+			if p.ServiceDesks == nil {
+				p.ServiceDesks = map[string][]string{}
+			}
+			p.ServiceDesks[sp.ID] = slices.Clone(sp.ServiceDesk.Organizations)
+		}
 	}
 	return p
 }
@@ -91,7 +107,12 @@ type simSource struct {
 func (s *simSource) Viewer(_ context.Context, _ string, who string) (Viewer, error) {
 	for _, u := range s.w.Users {
 		if u.AccountID == who || (u.Email != "" && strings.EqualFold(u.Email, who)) {
-			v := Viewer{AccountID: u.AccountID, Known: true, Active: u.Active}
+			v := Viewer{AccountID: u.AccountID, Known: true, Active: u.Active, Customer: u.AccountType == "customer" && s.w.Mode != switchyard.ModeDataCenter}
+			for _, o := range s.w.Organizations {
+				if v.Customer && slices.Contains(o.Members, u.AccountID) {
+					v.Organizations = append(v.Organizations, o.ID)
+				}
+			}
 			for _, g := range s.w.Groups {
 				if slices.Contains(g.Members, u.AccountID) {
 					v.Groups = append(v.Groups, g.ID)
@@ -114,7 +135,9 @@ func oracleDocs(w *jirasim.World, account string) map[string]bool {
 		}
 		want[docID(simConn, TypeIssue, si.ID)] = true
 		for _, a := range si.Attachments {
-			want[docID(simConn, TypeAttachment, si.ID, a.ID)] = true
+			if w.CanSeeAttachment(account, si.ID, a.ID) {
+				want[docID(simConn, TypeAttachment, si.ID, a.ID)] = true
+			}
 		}
 		for _, c := range si.Comments {
 			if w.CanSee(account, si.ID, c.ID) {

@@ -135,8 +135,15 @@ type harness struct {
 
 func newHarness(t *testing.T, mode switchyard.Mode, mod func(*runbook.Options)) *harness {
 	t.Helper()
+	return newHarnessWorld(t, jirasim.GenerateOptions{Seed: 7, Projects: 1, Issues: 12, Mode: mode}, mod)
+}
+
+// newHarnessWorld is newHarness over a world generated with gen.
+func newHarnessWorld(t *testing.T, gen jirasim.GenerateOptions, mod func(*runbook.Options)) *harness {
+	t.Helper()
+	mode := gen.Mode
 	h := &harness{t: t, dbPath: filepath.Join(t.TempDir(), "switchyard.db"), clk: &clock{}, mode: mode}
-	h.sim = jirasim.New(jirasim.Options{GenerateOptions: jirasim.GenerateOptions{Seed: 7, Projects: 1, Issues: 12, Mode: mode}})
+	h.sim = jirasim.New(jirasim.Options{GenerateOptions: gen})
 	h.simTS = httptest.NewServer(h.sim)
 	h.sim.SetBaseURL(h.simTS.URL)
 	t.Cleanup(func() { h.simTS.Close(); h.sim.Close() })

@@ -81,6 +81,14 @@ type Options struct {
 	// to the Jira status (or transition name) to move the issue to after the
 	// comment; none = no transition.
 	Transitions map[string]string
+	// CommentVisibility is approvals.comment_visibility: how the decision
+	// comment lands on a JSM request, internal (an internal note, the
+	// default) or public. Plain issues always get a plain comment.
+	CommentVisibility string
+	// CustomerReplies maps a decision label to a customer-facing reply posted
+	// on JSM requests besides the decision comment ({key}, {decision},
+	// {runbook} and {run} are filled in); none = no reply.
+	CustomerReplies map[string]string
 	// Notifiers are told about every new approval request.
 	Notifiers []Notifier
 	// Triggers select the synced and webhook-delivered issues that
@@ -182,6 +190,9 @@ func New(opts Options) (*Service, error) {
 		default:
 			return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "approvals.transitions", "unknown decision %q (want APPROVED, DENIED, EXPIRED or FAILED)", label)
 		}
+	}
+	if err := checkJSMOptions(&opts); err != nil {
+		return nil, err
 	}
 	s := &Service{
 		opts:      opts,

@@ -17,6 +17,11 @@ type writebackNote struct {
 	CommentID  string `json:"commentId"`
 	Transition string `json:"transition,omitempty"`
 	Found      bool   `json:"found,omitempty"` // the comment was already there (a retry)
+	// JSM requests: the decision comment is an internal note, the customer
+	// reply posted, the JSM approvals answered.
+	Internal  bool     `json:"internal,omitempty"`
+	ReplyID   string   `json:"replyId,omitempty"`
+	Approvals []string `json:"approvals,omitempty"`
 }
 
 // label is the decision shown in the write-back comment.
@@ -164,12 +169,16 @@ func (s *Service) postComment(ctx context.Context, j Jira, run Run) (writebackNo
 		}
 		return json.Unmarshal(v, &p) == nil && p.RunID == run.ID
 	}
+	request, unsure, err := s.isRequest(ctx, j, run.IssueKey)
+	if err != nil {
+		return res, err
+	}
 	cm, found, err := j.FindComment(ctx, run.IssueKey, CommentProperty, match)
 	if err != nil {
 		return res, fmt.Errorf("look for an earlier write-back: %w", err)
 	}
 	if found {
-		res.CommentID, res.Found = cm.ID, true
+		res.CommentID, res.Found, res.Internal = cm.ID, true, cm.Internal
 	} else {
 		notes, err := s.db.RunNotes(ctx, run.ID)
 		if err != nil {
@@ -178,7 +187,9 @@ func (s *Service) postComment(ctx context.Context, j Jira, run Run) (writebackNo
 		var ref auditRef
 		_ = json.Unmarshal(notes["audit"], &ref)
 		prop := map[string]any{"runId": run.ID, "decision": label(run)}
-		cm, err := j.AddComment(ctx, run.IssueKey, connector.CommentBody{Text: Comment(run, ref)}, CommentProperty, prop)
+		body := connector.CommentBody{Text: Comment(run, ref), Internal: (request || unsure) && s.opts.CommentVisibility != VisibilityPublic}
+		res.Internal = body.Internal
+		cm, err := j.AddComment(ctx, run.IssueKey, body, CommentProperty, prop)
 		if err != nil && cm.ID == "" {
 			return res, fmt.Errorf("post comment: %w", err)
 		}
@@ -189,6 +200,14 @@ func (s *Service) postComment(ctx context.Context, j Jira, run Run) (writebackNo
 			s.log.Warn("write-back comment posted without its property", "run", run.ID, "comment", cm.ID, "err", err)
 		}
 		res.CommentID = cm.ID
+	}
+	if request {
+		if res.ReplyID, err = s.customerReply(ctx, j, run); err != nil {
+			return res, fmt.Errorf("comment %s written; %w", res.CommentID, err)
+		}
+		if res.Approvals, err = s.answerApprovals(ctx, j, run); err != nil {
+			return res, fmt.Errorf("comment %s written; %w", res.CommentID, err)
+		}
 	}
 	if to := s.opts.Transitions[label(run)]; to != "" {
 		t, err := s.transition(ctx, j, run.IssueKey, to)

@@ -337,10 +337,11 @@ func (s *Soak) isIngested(key string) bool {
 }
 
 type searchHit struct {
-	Type      string `json:"type"`
-	Key       string `json:"key"`
-	IssueID   string `json:"issueId"`
-	CommentID string `json:"commentId"`
+	Type         string `json:"type"`
+	Key          string `json:"key"`
+	IssueID      string `json:"issueId"`
+	CommentID    string `json:"commentId"`
+	AttachmentID string `json:"attachmentId"`
 }
 
 // searcher searches as random users (inactive ones too) and checks every hit
@@ -371,6 +372,9 @@ func (s *Soak) searcher(ctx context.Context, r *rand.Rand) {
 				cid = h.CommentID
 			}
 			s.vis.check(as, h.IssueID, cid, h.Key, h.Type)
+			if h.Type == "attachment" {
+				s.vis.checkAttachment(as, h.IssueID, h.AttachmentID, h.Key)
+			}
 		}
 	}
 }

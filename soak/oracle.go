@@ -145,3 +145,31 @@ func (v *visibility) mismatch(msg string) {
 		v.bad = append(v.bad, msg)
 	}
 }
+
+// checkAttachment judges an attachment hit beyond its issue: a file that came
+// with a JSM internal note is never a customer's to find (the soak never makes
+// notes public, so this holds at any time).
+func (v *visibility) checkAttachment(account, issueID, attachmentID, key string) {
+	v.w.RLock()
+	var leak bool
+	if u := v.w.UserByID(account); u != nil && u.AccountType == "customer" {
+		if iss := v.w.IssueByIDOrKey(issueID); iss != nil {
+			for _, a := range iss.Attachments {
+				if a.ID == attachmentID && a.CommentID != "" {
+					c := iss.CommentByID(a.CommentID)
+					leak = c != nil && c.Internal()
+				}
+			}
+		}
+	}
+	v.w.RUnlock()
+	if !leak {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.bad) < 1000 {
+		v.bad = append(v.bad, fmt.Sprintf("+%.1fs search as customer %s returned attachment %s of %s, a file of an internal note",
+			time.Since(v.start).Seconds(), account, attachmentID, key))
+	}
+}

@@ -178,7 +178,7 @@ func (db *DB) DeleteIssue(ctx context.Context, conn, id string) error {
 // DeleteConnectionData removes every Jira entity, checkpoint and token stored
 // for the connection (an explicit purge); sync runs are kept as history.
 func (tx *Tx) DeleteConnectionData(ctx context.Context, conn string) error {
-	for _, t := range []string{"issues", "users", "jira_groups", "app_roles", "projects", "checkpoints", "oauth_tokens", "connections"} {
+	for _, t := range []string{"issues", "users", "jira_groups", "app_roles", "projects", "jsm_organizations", "jsm_service_desks", "checkpoints", "oauth_tokens", "connections"} {
 		if _, err := tx.exec(ctx, `DELETE FROM `+t+` WHERE conn = ?`, conn); err != nil {
 			return err
 		}

@@ -69,6 +69,7 @@ type jiraAdapter struct {
 	n      int
 	build  func([]string) (JiraClient, error)
 	fields []string
+	jsmFor JiraClient // the client whose JSM fields were discovered (jsm.go)
 }
 
 func (j *jiraAdapter) client() JiraClient {
@@ -181,6 +182,9 @@ func excluded(f Fields) []connector.FetchOption {
 }
 
 func (j *jiraAdapter) BulkFetch(ctx context.Context, ids []string, f Fields) ([]switchyard.Issue, error) {
+	if err := j.ensureJSMFields(ctx); err != nil {
+		return nil, err
+	}
 	issues, err := j.client().BulkFetch(ctx, ids, excluded(f)...)
 	for i := range issues {
 		strip(&issues[i], f)
@@ -189,6 +193,9 @@ func (j *jiraAdapter) BulkFetch(ctx context.Context, ids []string, f Fields) ([]
 }
 
 func (j *jiraAdapter) SearchIssues(ctx context.Context, jql string, startAt, max int, f Fields) ([]switchyard.Issue, int, error) {
+	if err := j.ensureJSMFields(ctx); err != nil {
+		return nil, 0, err
+	}
 	issues, total, err := j.client().Search(ctx, jql, startAt, max, excluded(f)...)
 	for i := range issues {
 		strip(&issues[i], f)
@@ -203,6 +210,9 @@ func (j *jiraAdapter) Comments(ctx context.Context, issueKey string) ([]switchya
 }
 
 func (j *jiraAdapter) Issue(ctx context.Context, keyOrID string, f Fields) (switchyard.Issue, error) {
+	if err := j.ensureJSMFields(ctx); err != nil {
+		return switchyard.Issue{}, err
+	}
 	is, err := j.client().Issue(ctx, keyOrID)
 	strip(&is, f)
 	return is, err

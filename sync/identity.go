@@ -25,6 +25,10 @@ func (s *session) identity(ctx context.Context) error {
 		appRoles: future(ctx, s.jira.ApplicationRoles),
 		projects: future(ctx, s.jira.Projects),
 	}
+	if jj, ok := s.jira.(JSMJira); ok {
+		s.pre.desks = future(ctx, jj.ServiceDesks)
+		s.pre.orgs = future(ctx, jj.Organizations)
+	}
 	// Per-project roles, grants and levels start as soon as the project
 	// list is known, without waiting for the users and groups stages.
 	s.pre.perProject = future(ctx, func(ctx context.Context) ([]switchyard.Project, error) {
@@ -46,6 +50,9 @@ func (s *session) identity(ctx context.Context) error {
 	if err := s.stage(ctx, StageGroups, s.groups); err != nil {
 		return err
 	}
+	if err := s.stage(ctx, StageCustomers, s.customers); err != nil {
+		return err
+	}
 	if err := s.stage(ctx, StageProjects, s.projectsStage); err != nil {
 		return err
 	}
@@ -64,7 +71,9 @@ type prefetch struct {
 	groups     *promise[[]switchyard.Group]
 	appRoles   *promise[[]switchyard.ApplicationRole]
 	projects   *promise[[]switchyard.Project]
-	perProject *promise[[]switchyard.Project] // in-scope projects with roles, grants and levels
+	perProject *promise[[]switchyard.Project]      // in-scope projects with roles, grants and levels
+	desks      *promise[[]switchyard.ServiceDesk]  // nil when the Jira serves no JSM
+	orgs       *promise[[]switchyard.Organization] // with desks
 }
 
 type promise[T any] struct {

@@ -75,7 +75,9 @@ func checkSearchEqualsOracleFn(t *testing.T, s *sim, h *harness, when string, hi
 			}
 			want[docKey("issue", is.Key, "")] = true
 			for _, a := range is.Attachments {
-				want[docKey("attachment", is.Key, a.ID)] = true
+				if w.CanSeeAttachment(acct, is.Key, a.ID) {
+					want[docKey("attachment", is.Key, a.ID)] = true
+				}
 			}
 			for _, c := range is.Comments {
 				if w.CanSee(acct, is.Key, c.ID) {

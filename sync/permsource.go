@@ -65,7 +65,15 @@ func (p *PermissionSource) Viewer(ctx context.Context, conn, accountIDOrEmail st
 	if err != nil {
 		return index.Viewer{}, err
 	}
-	return index.Viewer{AccountID: u.AccountID, Known: true, Active: u.Active, Groups: groups}, nil
+	v := index.Viewer{AccountID: u.AccountID, Known: true, Active: u.Active, Groups: groups}
+	if u.AccountType == "customer" {
+		// A portal customer: its organizations as the last identity sync saw them.
+		v.Customer = true
+		if v.Organizations, err = p.DB.OrganizationsOfUser(ctx, conn, u.AccountID); err != nil {
+			return index.Viewer{}, err
+		}
+	}
+	return v, nil
 }
 
 // Permissions loads the connection's projects (roles, grants, security levels),
@@ -114,5 +122,16 @@ func (p *PermissionSource) load(ctx context.Context, conn string) (*index.Permis
 	for _, g := range groups {
 		names[g.ID] = g.Name
 	}
-	return &index.Permissions{Projects: projects, ApplicationRoles: roles, Groups: names}, nil
+	desks, err := p.DB.ServiceDesks(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var sd map[string][]string
+	for _, d := range desks {
+		if sd == nil {
+			sd = map[string][]string{}
+		}
+		sd[d.ProjectID] = d.Organizations
+	}
+	return &index.Permissions{Projects: projects, ApplicationRoles: roles, Groups: names, ServiceDesks: sd}, nil
 }

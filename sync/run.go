@@ -217,7 +217,7 @@ func (s *session) do(ctx context.Context, forced bool) error {
 			return err
 		}
 	} else {
-		for _, st := range []string{StageUsers, StageGroups, StageProjects, StageRoles, StagePermissions} {
+		for _, st := range []string{StageUsers, StageGroups, StageCustomers, StageProjects, StageRoles, StagePermissions} {
 			s.run.Stages = append(s.run.Stages, StageStats{Stage: st, Skipped: true})
 		}
 		stored, err := s.e.store.Projects(ctx, s.c.Name)

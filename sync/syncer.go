@@ -32,7 +32,7 @@ const (
 )
 
 // Stages lists every stage in run order.
-var Stages = []string{StageUsers, StageGroups, StageProjects, StageRoles, StagePermissions, StageIssues, StageDeletions, StageReconcile}
+var Stages = []string{StageUsers, StageGroups, StageCustomers, StageProjects, StageRoles, StagePermissions, StageIssues, StageDeletions, StageReconcile}
 
 // Jira is what the engine needs from a Jira site. One client is shared by all
 // of a connection's workers so they share its rate limiter.

@@ -28,15 +28,16 @@ import (
 
 // controlSearchRequest is a search as the search command asks it.
 type controlSearchRequest struct {
-	Connection string   `json:"connection"`
-	Query      string   `json:"query"`
-	As         string   `json:"as"`
-	Projects   []string `json:"projects,omitempty"`
-	Types      []string `json:"types,omitempty"`
-	Statuses   []string `json:"statuses,omitempty"`
-	From       int      `json:"from"`
-	Size       int      `json:"size"`
-	Similar    string   `json:"similar,omitempty"` // an issue key: more-like-this instead of Query
+	Connection   string   `json:"connection"`
+	Query        string   `json:"query"`
+	As           string   `json:"as"`
+	Projects     []string `json:"projects,omitempty"`
+	Types        []string `json:"types,omitempty"`
+	Statuses     []string `json:"statuses,omitempty"`
+	RequestTypes []string `json:"requestTypes,omitempty"`
+	From         int      `json:"from"`
+	Size         int      `json:"size"`
+	Similar      string   `json:"similar,omitempty"` // an issue key: more-like-this instead of Query
 }
 
 // run answers req from idx: similar issues when req names one, else a search.
@@ -46,7 +47,7 @@ func (req controlSearchRequest) run(ctx context.Context, idx *index.Index) (*ind
 	}
 	return idx.Search(ctx, index.SearchRequest{
 		Connection: req.Connection, Query: req.Query, AsUser: req.As,
-		Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, From: req.From, Size: req.Size,
+		Projects: req.Projects, Types: req.Types, Statuses: req.Statuses, RequestTypes: req.RequestTypes, From: req.From, Size: req.Size,
 	})
 }
 

@@ -96,10 +96,14 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Jira simulator on %s (admin %s)\n\n", simURL, sim.AdminEmail())
 
 	// 2. The server's address: --addr, or a free port when it is busy.
-	addr, err := demoAddr(o.addr, stdout)
+	// The port stays bound until the server serves it: closing and
+	// re-listening would let another process take it in between.
+	apiLn, err := demoListen(o.addr, stdout)
 	if err != nil {
 		return err
 	}
+	defer apiLn.Close() // a no-op once the server has served and closed it
+	addr := apiLn.Addr().String()
 
 	// 3. A config file like a user would write, pointing at the simulator.
 	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
@@ -149,7 +153,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv, err := api.New(api.Options{
-		Addr: addr, Logger: logger, Store: env.db, Index: env.idx, Engine: env.eng,
+		Addr: addr, Listener: apiLn, Logger: logger, Store: env.db, Index: env.idx, Engine: env.eng,
 		Connections: []api.Connection{conn}, Runbook: rb.svc, Audit: rb.chain,
 		Ready: func(ctx context.Context) error {
 			if err := env.db.Ping(ctx); err != nil {
@@ -225,20 +229,18 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// demoAddr returns addr when it can be listened on, else a free port on the
-// same host (another demo or server may hold 8080).
-func demoAddr(addr string, stdout io.Writer) (string, error) {
+// demoListen listens on addr when it can, else on a free port of the same
+// host (another demo or server may hold 8080).
+func demoListen(addr string, stdout io.Writer) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		host, _, _ := net.SplitHostPort(addr)
 		if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
-			return "", fmt.Errorf("--addr %q: %w", addr, err)
+			return nil, fmt.Errorf("--addr %q: %w", addr, err)
 		}
 		fmt.Fprintf(stdout, "%s is busy; using %s instead\n", addr, ln.Addr())
 	}
-	got := ln.Addr().String()
-	ln.Close()
-	return got, nil
+	return ln, nil
 }
 
 // demoKeyFile keeps the demo's admin key (API keys are stored hashed, so a

@@ -70,7 +70,7 @@ func TestDemoOnceTwice(t *testing.T) {
 	}
 }
 
-func TestDemoAddrFallsBackWhenBusy(t *testing.T) {
+func TestDemoListenFallsBackWhenBusy(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,14 +78,16 @@ func TestDemoAddrFallsBackWhenBusy(t *testing.T) {
 	defer ln.Close()
 	busy := ln.Addr().String()
 	var out bytes.Buffer
-	got, err := demoAddr(busy, &out)
+	got2, err := demoListen(busy, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer got2.Close()
+	got := got2.Addr().String()
 	if got == busy || !strings.HasPrefix(got, "127.0.0.1:") || !strings.Contains(out.String(), busy+" is busy") {
-		t.Errorf("demoAddr(%s) = %s, printed %q", busy, got, out.String())
+		t.Errorf("demoListen(%s) = %s, printed %q", busy, got, out.String())
 	}
-	if _, err := demoAddr("256.0.0.1:1", &out); err == nil {
+	if _, err := demoListen("256.0.0.1:1", &out); err == nil {
 		t.Error("an address that cannot be listened on gave no error")
 	}
 }

@@ -52,6 +52,8 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&types, "type", "only these document types: issue, comment, attachment")
 	fs.Var(&statuses, "status", "only these statuses")
 	similar := fs.String("similar", "", "list the issues most similar to this issue KEY (more-like-this) instead of searching")
+	var requestTypes stringList
+	fs.Var(&requestTypes, "request-type", "only these Jira Service Management request types (names)")
 	size := fs.Int("size", 20, "results per page (1..100)")
 	from := fs.Int("from", 0, "results to skip (paging)")
 	pos, err := parseFlags(fs, args)
@@ -84,7 +86,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	req := controlSearchRequest{Connection: name, Query: strings.Join(pos, " "), As: *as,
-		Projects: projects, Types: types, Statuses: statuses, From: *from, Size: *size, Similar: *similar}
+		Projects: projects, Types: types, Statuses: statuses, RequestTypes: requestTypes, From: *from, Size: *size, Similar: *similar}
 	res, err := searchDataDir(ctx, cfg, *cfgPath, req)
 	if err != nil {
 		return err
@@ -205,7 +207,7 @@ func printSearchResult(w io.Writer, res *index.SearchResult) {
 		}
 	}
 	tw.Flush()
-	for _, facet := range []string{"project", "type", "status"} {
+	for _, facet := range []string{"project", "type", "status", "requesttype"} {
 		counts := res.Facets[facet]
 		if len(counts) == 0 {
 			continue

@@ -80,7 +80,7 @@ func openRunbook(cfg *config.Config, env *syncEnv, publicURL string, logger *slo
 	opts := runbook.Options{
 		Store: env.db, Audit: r.chain, Classifier: r.cls, Jira: jira,
 		Approvers: a.Approvers, SlackUsers: a.SlackUsers, Expiry: a.Expiry, Sandbox: a.Sandbox,
-		Transitions: a.Transitions, PublicURL: publicURL, LinkSecret: []byte(a.LinkSecret.Value()),
+		Transitions: a.Transitions, CommentVisibility: a.CommentVisibility, CustomerReplies: a.CustomerReplies, PublicURL: publicURL, LinkSecret: []byte(a.LinkSecret.Value()),
 		SlackSigningSecret: cfg.Notifiers.Slack.SigningSecret.Value(), Logger: logger,
 		HTTPClient: &http.Client{Timeout: runbook.DefaultExecTimeout},
 	}
@@ -107,6 +107,10 @@ func openRunbook(cfg *config.Config, env *syncEnv, publicURL string, logger *slo
 		triggers = append(triggers, connTrigger{conn: t.Connection, t: rt})
 	}
 	if r.svc, err = runbook.New(opts); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := checkTransitions(cfg, env.db, jira); err != nil {
 		r.Close()
 		return nil, err
 	}

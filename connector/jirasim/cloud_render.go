@@ -356,6 +356,7 @@ func (v *view) issue(is *SimIssue, fs fieldSet, ex expandSet, props []string) ma
 			"startAt":    0,
 		}
 	}
+	v.jsmFields(is, p, fs, f)
 	for id, vals := range is.CustomFields {
 		if fs.want(id) {
 			f[id] = v.customField(p, id, vals)
@@ -464,7 +465,7 @@ func (v *view) comment(is *SimIssue, c *SimComment, rendered bool) map[string]an
 		m["updateAuthor"] = a
 	}
 	if !v.dc {
-		m["jsdPublic"] = c.Visibility == nil
+		m["jsdPublic"] = !c.Internal()
 	}
 	if c.Visibility != nil {
 		vis := map[string]any{"type": c.Visibility.Type, "value": c.Visibility.Value}

@@ -113,6 +113,8 @@ func TestConformance(t *testing.T) {
 	}
 	cases := []tc{
 		{"myself", "GET", "/rest/api/3/myself", nil, 200, false, false},
+		{"field list (JSM fields by schema.custom)", "GET", "/rest/api/3/field", nil, 200, false, false},
+		{"project statuses", "GET", "/rest/api/3/project/" + fx.project + "/statuses", nil, 200, false, false},
 		{"users search", "GET", "/rest/api/3/users/search?startAt=0&maxResults=5", nil, 200, false, false},
 		{"user groups", "GET", "/rest/api/3/user/groups?accountId=" + fx.account, nil, 200, false, false},
 		{"group bulk", "GET", "/rest/api/3/group/bulk?maxResults=3", nil, 200, false, false},
@@ -225,7 +227,7 @@ func validateAgainst(t *testing.T, route *routers.Route, params map[string]strin
 
 // conformancePaths are the document's templates for the endpoints above.
 var conformancePaths = []string{
-	"/rest/api/3/myself", "/rest/api/3/users/search", "/rest/api/3/user/groups", "/rest/api/3/group/bulk",
+	"/rest/api/3/myself", "/rest/api/3/field", "/rest/api/3/project/{projectIdOrKey}/statuses", "/rest/api/3/users/search", "/rest/api/3/user/groups", "/rest/api/3/group/bulk",
 	"/rest/api/3/group/member", "/rest/api/3/applicationrole", "/rest/api/3/project/search",
 	"/rest/api/3/project/{projectIdOrKey}/role", "/rest/api/3/project/{projectIdOrKey}/role/{id}",
 	"/rest/api/3/project/{projectKeyOrId}/permissionscheme", "/rest/api/3/permissionscheme/{schemeId}",

@@ -122,6 +122,7 @@ func Generate(o GenerateOptions) *World {
 	g.groups()
 	g.projects()
 	g.issues()
+	g.generateJSM()
 	w.reindex() // also sets the id counters past the generated ids
 	w.clock = BaseTime
 	return w

@@ -64,8 +64,8 @@ func TestGenerateContent(t *testing.T) {
 	if len(w.Issues) != 200 || len(w.Projects) != 4 {
 		t.Fatalf("got %d issues, %d projects", len(w.Issues), len(w.Projects))
 	}
-	if got, want := len(w.Users), 20; got != want {
-		t.Errorf("users = %d, want %d (issues/10)", got, want)
+	if got, want := len(w.Users), 20+4+200/40; got != want {
+		t.Errorf("users = %d, want %d (issues/10, plus 4+issues/40 JSM customers)", got, want)
 	}
 	var hidden, inactive, app, customer int
 	for _, u := range w.Users {
@@ -240,9 +240,9 @@ func TestGenerateSizes(t *testing.T) {
 		o                   GenerateOptions
 		projects, issues, u int
 	}{
-		{GenerateOptions{}, 4, 200, 20},
-		{GenerateOptions{Issues: -1}, 4, 0, 12},
-		{GenerateOptions{Projects: 1, Issues: 3}, 1, 3, 12},
+		{GenerateOptions{}, 4, 200, 20 + 9}, // + 4+issues/40 JSM customers
+		{GenerateOptions{Issues: -1}, 4, 0, 12 + 4},
+		{GenerateOptions{Projects: 1, Issues: 3}, 1, 3, 12 + 4},
 		{GenerateOptions{Projects: 14, Issues: 30, Mode: switchyard.ModeDataCenter}, 14, 30, 12},
 	}
 	for _, tt := range tests {

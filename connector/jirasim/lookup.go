@@ -57,6 +57,9 @@ func (w *World) reindex() {
 // initCounters fills counters a hand-built world lacks from the data it has,
 // so mutations never reuse an id or a key.
 func (w *World) initCounters() {
+	if w.fieldRequestType == "" {
+		w.fieldRequestType, w.fieldParticipants, w.fieldOrganizations = jsmFieldIDs(w.seed)
+	}
 	if w.keySeq == nil {
 		w.keySeq = map[string]int{}
 	}

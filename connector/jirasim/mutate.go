@@ -1074,7 +1074,7 @@ func (w *World) commentPayload(actor string, iss *SimIssue, c *SimComment) map[s
 		"body":         ADFPlainText(c.Body),
 		"created":      JiraTime(c.Created),
 		"updated":      JiraTime(c.Updated),
-		"jsdPublic":    c.Visibility == nil,
+		"jsdPublic":    !c.Internal(),
 	}
 	if c.Visibility != nil {
 		cm["visibility"] = map[string]any{"type": c.Visibility.Type, "value": c.Visibility.Value, "identifier": c.Visibility.Identifier}

@@ -60,6 +60,9 @@ func (w *World) CanSeeLocked(accountID string, iss *SimIssue, c *SimComment) boo
 			return false // a level the project does not define admits nobody
 		}
 	}
+	if c != nil && c.Internal() && w.isCustomer(user) {
+		return false // customers never see internal notes
+	}
 	if c == nil || c.Visibility == nil {
 		return true
 	}
@@ -93,6 +96,13 @@ func (w *World) anyHolderMatches(holders []switchyard.Holder, user *SimUser, p *
 // holderMatches applies one holder. user is nil for no user or an unknown one,
 // which only "anyone" admits. Unknown holder types grant nothing.
 func (w *World) holderMatches(h switchyard.Holder, user *SimUser, p *SimProject, iss *SimIssue) bool {
+	if w.isCustomer(user) {
+		// A portal customer reaches requests only through the portal grant
+		// (not even "anyone"): as reporter, participant, or member of an
+		// organization the request is shared with (added to the project's
+		// service desk).
+		return h.Type == switchyard.HolderSDCustomerPortal && w.customerReaches(user.AccountID, p, iss)
+	}
 	if h.Type == switchyard.HolderAnyone {
 		return true
 	}
@@ -140,7 +150,8 @@ func (w *World) holderMatches(h switchyard.Holder, user *SimUser, p *SimProject,
 		}
 		return false
 	}
-	// sd.customer.portal.only and anything unknown: never (fail closed).
+	// sd.customer.portal.only (for anyone but customers) and anything
+	// unknown: never (fail closed).
 	return false
 }
 

@@ -8,6 +8,9 @@ func (s *Server) cloudRoutes() *http.ServeMux {
 	m := http.NewServeMux()
 	const v3 = "/rest/api/3"
 	m.HandleFunc("GET "+v3+"/myself", s.myself)
+	m.HandleFunc("GET "+v3+"/field", s.fieldList)
+	m.HandleFunc("GET "+v3+"/project/{project}/statuses", s.projectStatuses)
+	s.jsmRoutes(m)
 	m.HandleFunc("GET "+v3+"/users/search", s.usersSearch)
 	m.HandleFunc("GET "+v3+"/user/groups", s.userGroups)
 	m.HandleFunc("GET "+v3+"/group/bulk", s.groupBulk)
@@ -49,6 +52,7 @@ func (s *Server) dcRoutes() *http.ServeMux {
 	m := http.NewServeMux()
 	const v2 = "/rest/api/2"
 	m.HandleFunc("GET "+v2+"/myself", s.myself)
+	m.HandleFunc("GET "+v2+"/project/{project}/statuses", s.projectStatuses)
 	m.HandleFunc("GET "+v2+"/user/search", s.dcUserSearch)
 	m.HandleFunc("GET "+v2+"/user", s.dcUser)
 	if s.opts.DataCenter.UserListEndpoint {

@@ -76,6 +76,7 @@ func (w *World) buildSimMux() {
 	m.HandleFunc("GET /_sim/webhooks", w.simListWebhooks)
 	m.HandleFunc("DELETE /_sim/webhooks/{id}", w.simDeleteWebhook)
 	m.HandleFunc("POST /_sim/webhooks/flush", w.simFlush)
+	w.jsmSimRoutes(m)
 	m.HandleFunc("/_sim/", func(rw http.ResponseWriter, r *http.Request) {
 		simError(rw, http.StatusNotFound, "", fmt.Sprintf("no simulator route %s %s", r.Method, r.URL.Path))
 	})
@@ -155,8 +156,8 @@ func (w *World) simState(rw http.ResponseWriter, r *http.Request) {
 func (w *World) simCanSee(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for _, name := range sortedKeys(q) {
-		if name != "account" && name != "issue" && name != "comment" {
-			simError(rw, http.StatusBadRequest, name, fmt.Sprintf("unknown query parameter %q (want account, issue, comment)", name))
+		if name != "account" && name != "issue" && name != "comment" && name != "attachment" {
+			simError(rw, http.StatusBadRequest, name, fmt.Sprintf("unknown query parameter %q (want account, issue, comment, attachment)", name))
 			return
 		}
 	}
@@ -169,18 +170,33 @@ func (w *World) simCanSee(rw http.ResponseWriter, r *http.Request) {
 		simError(rw, http.StatusBadRequest, "issue", "missing query parameter issue")
 		return
 	}
-	account, commentID := q.Get("account"), q.Get("comment")
+	account, commentID, attachmentID := q.Get("account"), q.Get("comment"), q.Get("attachment")
+	if commentID != "" && attachmentID != "" {
+		simError(rw, http.StatusBadRequest, "attachment", "ask about a comment or an attachment, not both")
+		return
+	}
 	w.mu.RLock()
 	iss := w.IssueByIDOrKey(key)
 	var c *SimComment
+	var att *SimAttachment
 	known := iss != nil
 	if known && commentID != "" {
 		c = iss.CommentByID(commentID)
+	}
+	if known && attachmentID != "" {
+		for _, a := range iss.Attachments {
+			if a.ID == attachmentID {
+				att = a
+			}
+		}
 	}
 	visible := false
 	switch {
 	case !known:
 	case commentID != "" && c == nil:
+	case attachmentID != "" && att == nil:
+	case att != nil:
+		visible = w.canSeeAttachmentLocked(account, iss, att)
 	default:
 		visible = w.CanSeeLocked(account, iss, c)
 	}
@@ -191,6 +207,8 @@ func (w *World) simCanSee(rw http.ResponseWriter, r *http.Request) {
 		simError(rw, http.StatusBadRequest, "issue", fmt.Sprintf("unknown issue %q", key))
 	case commentID != "" && c == nil:
 		simError(rw, http.StatusBadRequest, "comment", fmt.Sprintf("issue %s has no comment %q", key, commentID))
+	case attachmentID != "" && att == nil:
+		simError(rw, http.StatusBadRequest, "attachment", fmt.Sprintf("issue %s has no attachment %q", key, attachmentID))
 	case unknownAccount:
 		// An unknown account is answered (it matches only "anyone"), but say so.
 		simJSON(rw, http.StatusOK, map[string]any{"visible": visible, "unknownAccount": true})

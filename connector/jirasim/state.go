@@ -18,6 +18,10 @@ type State struct {
 	Projects         []StateProject  `json:"projects"`
 	Issues           []StateIssue    `json:"issues"`
 	Deleted          []string        `json:"deleted"`
+	// JSM (additions to sim-state.md): customer organizations and the
+	// per-site ids of the request type, participants and organizations fields.
+	Organizations []StateOrganization `json:"organizations"`
+	JSMFields     map[string]string   `json:"jsmFields"`
 }
 
 type StateUser struct {
@@ -48,6 +52,7 @@ type StateProject struct {
 	Roles          []StateRole          `json:"roles"`
 	Browse         []StateHolder        `json:"browse"`
 	SecurityLevels []StateSecurityLevel `json:"securityLevels"`
+	ServiceDesk    *StateServiceDesk    `json:"serviceDesk,omitempty"`
 }
 
 type StateRole struct {
@@ -92,6 +97,10 @@ type StateIssue struct {
 	CustomFields    map[string][]string `json:"customFields"`
 	Comments        []StateComment      `json:"comments"`
 	Attachments     []StateAttachment   `json:"attachments"`
+	RequestType     *string             `json:"requestType"` // request type id, or null
+	Participants    []string            `json:"participants"`
+	Organizations   []string            `json:"organizations"`
+	Approvals       []StateApproval     `json:"approvals"`
 }
 
 type StateComment struct {
@@ -100,6 +109,7 @@ type StateComment struct {
 	Created    string                 `json:"created"`
 	Updated    string                 `json:"updated"`
 	Visibility *switchyard.Visibility `json:"visibility"`
+	JSDPublic  bool                   `json:"jsdPublic"` // false for an internal note
 }
 
 type StateAttachment struct {
@@ -108,6 +118,8 @@ type StateAttachment struct {
 	MimeType string `json:"mimeType"`
 	Size     int64  `json:"size"`
 	Created  string `json:"created"`
+	// CommentID is the comment the file came with; absent for the issue's own.
+	CommentID string `json:"commentId,omitempty"`
 }
 
 // StateTime formats t as sim-state.md wants: RFC 3339 in UTC with milliseconds.
@@ -146,7 +158,12 @@ func (w *World) State() State {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	s := State{Mode: w.Mode, AdminAccountID: w.adminAccountID, Users: []StateUser{}, Groups: []StateGroup{},
-		ApplicationRoles: []StateAppRole{}, Projects: []StateProject{}, Issues: []StateIssue{}, Deleted: orEmpty(w.Deleted)}
+		ApplicationRoles: []StateAppRole{}, Projects: []StateProject{}, Issues: []StateIssue{}, Deleted: orEmpty(w.Deleted),
+		Organizations: []StateOrganization{}, JSMFields: map[string]string{
+			"requestType": w.fieldRequestType, "participants": w.fieldParticipants, "organizations": w.fieldOrganizations}}
+	for _, o := range w.Organizations {
+		s.Organizations = append(s.Organizations, StateOrganization{ID: o.ID, Name: o.Name, Members: orEmpty(o.Members)})
+	}
 	for _, u := range w.Users {
 		s.Users = append(s.Users, StateUser{AccountID: u.AccountID, DisplayName: u.DisplayName, EmailAddress: nullable(u.Email),
 			Active: u.Active, AccountType: u.AccountType})
@@ -159,7 +176,8 @@ func (w *World) State() State {
 	}
 	for _, p := range w.Projects {
 		sp := StateProject{ID: p.ID, Key: p.Key, Name: p.Name, ProjectTypeKey: p.ProjectTypeKey, LeadAccountID: p.LeadAccountID,
-			Roles: []StateRole{}, Browse: stateHolders(p.Browse), SecurityLevels: []StateSecurityLevel{}}
+			Roles: []StateRole{}, Browse: stateHolders(p.Browse), SecurityLevels: []StateSecurityLevel{},
+			ServiceDesk: stateServiceDesk(p.ServiceDesk)}
 		for _, r := range p.Roles {
 			sp.Roles = append(sp.Roles, StateRole{ID: r.ID, Name: r.Name, Actors: StateActors{Users: orEmpty(r.Actors.Users), Groups: orEmpty(r.Actors.Groups)}})
 		}
@@ -189,7 +207,12 @@ func stateIssue(iss *SimIssue) StateIssue {
 		Status: iss.Status, StatusCategory: iss.StatusCategory, Priority: iss.Priority, Labels: orEmpty(iss.Labels),
 		Created: StateTime(iss.Created), Updated: StateTime(iss.Updated),
 		Reporter: nullable(iss.Reporter), Assignee: nullable(iss.Assignee), SecurityLevelID: nullable(iss.SecurityLevelID),
-		CustomFields: map[string][]string{}, Comments: []StateComment{}, Attachments: []StateAttachment{}}
+		CustomFields: map[string][]string{}, Comments: []StateComment{}, Attachments: []StateAttachment{},
+		RequestType: nullable(iss.RequestType), Participants: orEmpty(iss.Participants), Organizations: orEmpty(iss.Organizations),
+		Approvals: []StateApproval{}}
+	for _, a := range iss.Approvals {
+		si.Approvals = append(si.Approvals, cloneApproval(a))
+	}
 	for k, v := range iss.CustomFields {
 		if len(v) > 0 {
 			si.CustomFields[k] = orEmpty(v) // map keys are sorted by encoding/json
@@ -201,10 +224,12 @@ func stateIssue(iss *SimIssue) StateIssue {
 			v := *c.Visibility
 			vis = &v
 		}
-		si.Comments = append(si.Comments, StateComment{ID: c.ID, Author: c.Author, Created: StateTime(c.Created), Updated: StateTime(c.Updated), Visibility: vis})
+		si.Comments = append(si.Comments, StateComment{ID: c.ID, Author: c.Author, Created: StateTime(c.Created), Updated: StateTime(c.Updated), Visibility: vis,
+			JSDPublic: !c.Internal()})
 	}
 	for _, a := range iss.Attachments {
-		si.Attachments = append(si.Attachments, StateAttachment{ID: a.ID, Filename: a.Filename, MimeType: a.MimeType, Size: int64(len(a.Content)), Created: StateTime(a.Created)})
+		si.Attachments = append(si.Attachments, StateAttachment{ID: a.ID, Filename: a.Filename, MimeType: a.MimeType, Size: int64(len(a.Content)), Created: StateTime(a.Created),
+			CommentID: a.CommentID})
 	}
 	return si
 }

@@ -29,6 +29,7 @@ type World struct {
 	Deleted          []string    // issue keys deleted since generation
 	Audit            []AuditRecord
 	Webhooks         []*Webhook
+	Organizations    []*SimOrganization // JSM customer organizations (jsm.go)
 
 	nextID int64     // next numeric id for issues, comments, attachments, audit records
 	clock  time.Time // simulated "now"; advances with every mutation so updated is strictly increasing
@@ -54,6 +55,10 @@ type World struct {
 	keySeq           map[string]int // project id → last issue number used for keys
 	adminAccountID   string
 	seed             int64
+	nextApprovalID   int64
+
+	// Per-site ids of the JSM custom fields (jsm.go).
+	fieldRequestType, fieldParticipants, fieldOrganizations string
 
 	// Lookup maps, kept in sync by every mutation (see lookup.go).
 	issuesByID   map[string]*SimIssue
@@ -96,6 +101,7 @@ type SimProject struct {
 	IssueTypes           []string
 	CustomFieldUserPick  string // id of the user-picker custom field its grants/levels may reference
 	CustomFieldGroupPick string
+	ServiceDesk          *SimServiceDesk // service_desk projects only (jsm.go)
 }
 
 // SimIssue is an issue as Jira holds it: the description and comment bodies are ADF.
@@ -119,6 +125,12 @@ type SimIssue struct {
 	Comments        []*SimComment
 	Attachments     []*SimAttachment
 	Properties      map[string]json.RawMessage // issue properties
+	// JSM: the request type id, participants (account ids), the organizations
+	// the request is shared with (ids) and native approvals.
+	RequestType   string
+	Participants  []string
+	Organizations []string
+	Approvals     []*SimApproval
 }
 
 // SimComment is a comment; Body is ADF.
@@ -140,6 +152,9 @@ type SimAttachment struct {
 	Author   string
 	Created  time.Time
 	Content  []byte
+	// CommentID is the comment the file came with ("" for the issue itself):
+	// customers see it only when that comment is public.
+	CommentID string
 }
 
 // AuditRecord is one entry of the audit log (only ISSUE_DELETE matters to the sync).
