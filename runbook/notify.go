@@ -40,10 +40,13 @@ type ApprovalRequest struct {
 	JiraCheck         string `json:"jiraCheck,omitempty"`
 	CallerTextDiffers bool   `json:"callerTextDiffers,omitempty"`
 	CallerSummary     string `json:"callerSummary,omitempty"`
-	// Links are signed single-use approve/deny links, one pair per
-	// configured approver (or one pair for "link" when any approver may
-	// decide); empty without a link secret.
+	// Links are signed single-use approve/deny links, one pair per named
+	// approver, each deciding as that approver only; empty without a link
+	// secret or named approvers.
 	Links []DecisionLinks `json:"links,omitempty"`
+	// ConsoleURL is the console's approval queue (server.public_url), where
+	// people sign in with Atlassian to decide.
+	ConsoleURL string `json:"consoleUrl,omitempty"`
 }
 
 // DecisionLinks are the signed links that decide as Approver.
@@ -105,19 +108,24 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 			r.IssueURL = strings.TrimRight(j.SiteURL(), "/") + "/browse/" + run.IssueKey
 		}
 	}
+	if s.opts.PublicURL != "" {
+		r.ConsoleURL = strings.TrimRight(s.opts.PublicURL, "/") + "/console/approvals"
+	}
 	if len(s.opts.LinkSecret) > 0 && s.opts.PublicURL != "" {
-		who := s.opts.Approvers
-		if len(who) == 0 {
-			who = []string{"link"}
-		}
-		for _, ap := range who {
-			if ap != "link" && s.allowed(ctx, run, ap) != nil {
+		// A link decides as the one person it is sent to, so links go only
+		// to named approvers (never "whoever holds the card").
+		for _, ap := range s.opts.Approvers {
+			if s.allowed(ctx, run, ap) != nil {
 				continue // would be refused anyway
+			}
+			as := ap
+			if p := s.resolve(ctx, run.Connection, ap); p.accountID != "" {
+				as = p.accountID
 			}
 			r.Links = append(r.Links, DecisionLinks{
 				Approver: ap,
-				Approve:  s.link(a.ID, "approve", ap, a.Expires),
-				Deny:     s.link(a.ID, "deny", ap, a.Expires),
+				Approve:  s.link(a.ID, "approve", as, a.Expires),
+				Deny:     s.link(a.ID, "deny", as, a.Expires),
 			})
 		}
 	}

@@ -64,8 +64,9 @@ type Options struct {
 	// case-insensitively); empty = anyone the API lets through
 	// (approvals.approvers).
 	Approvers []string
-	// SlackUsers maps a Slack user id to the approver identity (e.g. an
-	// email) used for the rules; unmapped users act as "slack:<id>".
+	// SlackUsers maps a Slack user id to the Jira account (account id or
+	// e-mail) it decides as; an unmapped user is matched by their verified
+	// Slack e-mail (users.info) against the synced users, else refused.
 	SlackUsers map[string]string
 	// Expiry is how long a request waits for a decision (approvals.expiry,
 	// default 24h).

@@ -297,9 +297,15 @@ func (s *Service) SlackInteraction(ctx context.Context, ts, sig string, body []b
 	if err != nil || (act.ActionID != "approve" && act.ActionID != "deny") {
 		return SlackReply{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "actions", "unknown action %q", act.ActionID)
 	}
-	approver := s.opts.SlackUsers[p.User.ID]
-	if approver == "" {
-		approver = "slack:" + p.User.ID
+	approver, err := s.slackApprover(ctx, p.User.ID)
+	if err != nil {
+		if errors.Is(err, switchyard.ErrForbidden) {
+			s.appendAudit(ctx, "decision.refused", "slack:"+p.User.ID, "", map[string]any{
+				"approval": id, "decision": act.ActionID, "channel": "slack", "reason": err.Error(),
+			})
+			return SlackReply{ResponseType: "ephemeral", Text: "Not recorded: " + err.Error()}, nil
+		}
+		return SlackReply{}, err
 	}
 	run, err := s.Decide(WithActor(ctx, approver), id, Decision{Decision: act.ActionID, Approver: approver, Channel: "slack"})
 	var se *switchyard.Error

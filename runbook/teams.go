@@ -85,13 +85,15 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 	}
 	var actions []any
 	for _, l := range req.Links {
-		as := ""
-		if len(req.Links) > 1 || l.Approver != "link" {
-			as = " as " + l.Approver
-		}
+		as := " as " + l.Approver
 		actions = append(actions,
 			map[string]any{"type": "Action.OpenUrl", "title": "Approve" + as, "url": l.Approve},
 			map[string]any{"type": "Action.OpenUrl", "title": "Deny" + as, "url": l.Deny})
+	}
+	if len(actions) == 0 && req.ConsoleURL != "" {
+		// Nobody named to send a link to: people decide in the console,
+		// signed in as themselves.
+		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Decide in the console", "url": req.ConsoleURL})
 	}
 	return map[string]any{
 		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -100,8 +102,8 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 }
 
 func (n *TeamsNotifier) Deliver(ctx context.Context, req ApprovalRequest) (json.RawMessage, error) {
-	if len(req.Links) == 0 {
-		return nil, permanent{errors.New("teams needs signed decision links: set approvals.link_secret and server.public_url")}
+	if len(req.Links) == 0 && req.ConsoleURL == "" {
+		return nil, permanent{errors.New("teams needs signed decision links (approvals.link_secret, server.public_url and named approvals.approvers) or at least server.public_url for the console")}
 	}
 	msg := map[string]any{"type": "message", "attachments": []any{map[string]any{
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": TeamsCard(req),

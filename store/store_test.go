@@ -88,8 +88,10 @@ func TestMigrationsIdempotentOnReopen(t *testing.T) {
 		}
 		var rows int
 		db.read.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&rows)
-		if rows != SchemaVersion() {
-			t.Errorf("schema_version has %d rows after reopen, want %d", rows, SchemaVersion())
+		// One row per migration; version numbers may have gaps.
+		ms, _ := migrations()
+		if rows != len(ms) {
+			t.Errorf("schema_version has %d rows after reopen, want %d", rows, len(ms))
 		}
 		if u, err := db.User(ctx, "c", "a1"); err != nil || u.DisplayName != "A" {
 			t.Errorf("user after reopen: %+v, %v", u, err)
