@@ -165,6 +165,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	stopRunbook := func() {}
 	if o.runbook {
+		opts.AtlassianSignIn = &api.AtlassianSignIn{ClientID: jirasim.DefaultOAuthClientID, ClientSecret: jirasim.DefaultOAuthClientSecret,
+			AuthURL: hs.URL + "/authorize", TokenURL: hs.URL + "/oauth/token", MeURL: hs.URL + "/me"}
 		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger)
 		e.rb = opts.Runbook
 	}

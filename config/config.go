@@ -38,7 +38,27 @@ type Server struct {
 	MaxBodyBytes ByteSize `yaml:"max_body_bytes"`
 	// EncryptionKey encrypts OAuth tokens at rest: 32 bytes, base64 or hex.
 	EncryptionKey Secret `yaml:"encryption_key"`
+	// AtlassianSignIn is the console's "Sign in with Atlassian" for
+	// approvers (OAuth 2.0 3LO, scope read:me).
+	AtlassianSignIn AtlassianSignIn `yaml:"atlassian_signin"`
 }
+
+// AtlassianSignIn is the OAuth app approvers sign in to the console with.
+// Connection borrows an oauth connection's client_id, client_secret,
+// auth_url and token_url (and its api_gateway_url for /me) for what is left
+// out. Off when neither client_id nor connection is set.
+type AtlassianSignIn struct {
+	Connection   string `yaml:"connection"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	AuthURL      string `yaml:"auth_url"`
+	TokenURL     string `yaml:"token_url"`
+	MeURL        string `yaml:"me_url"`       // default https://api.atlassian.com/me
+	RedirectURL  string `yaml:"redirect_url"` // default <public_url>/console/signin/atlassian/callback
+}
+
+// Enabled reports whether the sign-in is configured.
+func (a AtlassianSignIn) Enabled() bool { return a.ClientID != "" || a.Connection != "" }
 
 // Connection is one Jira site.
 type Connection struct {

@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Addr: cfg.Server.Addr, TLSCertFile: cfg.Server.TLSCert, TLSKeyFile: cfg.Server.TLSKey,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Logger: logger, Registry: reg,
 		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL,
-		Runbook: rb.svc, Audit: rb.chain,
+		Runbook: rb.svc, Audit: rb.chain, AtlassianSignIn: signInOptions(cfg.Server.AtlassianSignIn),
 		Ready: func(ctx context.Context) error {
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
@@ -251,4 +251,14 @@ func cachedAccount(c *connector.Client) func(ctx context.Context) (string, error
 		id = u.AccountID
 		return id, nil
 	}
+}
+
+// signInOptions is the console's "Sign in with Atlassian", or nil when
+// server.atlassian_signin is not set.
+func signInOptions(a config.AtlassianSignIn) *api.AtlassianSignIn {
+	if !a.Enabled() {
+		return nil
+	}
+	return &api.AtlassianSignIn{ClientID: a.ClientID, ClientSecret: a.ClientSecret.Value(), AuthURL: a.AuthURL,
+		TokenURL: a.TokenURL, MeURL: a.MeURL, RedirectURL: a.RedirectURL}
 }
