@@ -235,4 +235,3 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request, sess *ses
 	http.Redirect(w, r, "/console/approvals?decided="+strconv.FormatInt(id, 10)+"#approval-"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
 }
-
