@@ -264,6 +264,10 @@ func (s *Server) consoleSigninForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signinData(next string) map[string]string {
 	d := map[string]string{"Next": next}
 	if s.opts.AtlassianSignIn != nil {
+		// A person's session opens the approval queue only.
+		if !strings.HasPrefix(next, "/console/approvals") {
+			next = "/console/approvals"
+		}
 		d["Atlassian"] = signInPath + "?next=" + url.QueryEscape(next)
 	}
 	return d

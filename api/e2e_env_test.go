@@ -233,6 +233,16 @@ func (e *env) key(name string, scopes ...string) (store.APIKey, string) {
 	return k, secret
 }
 
+// keyAs is a key bound to a Jira account (keys create --as).
+func (e *env) keyAs(name, account string, scopes ...string) (store.APIKey, string) {
+	e.t.Helper()
+	k, secret, err := e.db.CreateAPIKey(context.Background(), store.NewAPIKey{Name: name, Scopes: scopes, AccountID: account})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return k, secret
+}
+
 // response is one API answer.
 type response struct {
 	status int
