@@ -104,6 +104,7 @@ func (c *Config) resolveSignIn(v *validator) {
 // validateRunbook checks classify, approvals, notifiers and audit keys.
 func (c *Config) validateRunbook(v *validator) {
 	c.resolveSignIn(v)
+	c.validatePolicies(v)
 	a := &c.Approvals
 	if a.LinkSecret.IsSet() && len(a.LinkSecret.Value()) < 16 {
 		v.add("approvals.link_secret", "is shorter than 16 bytes (generate one with: openssl rand -base64 32)")
