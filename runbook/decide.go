@@ -70,6 +70,13 @@ func (s *Service) Decide(ctx context.Context, approvalID int64, d Decision) (Run
 	}
 	err = s.sameAsClaimed(ctx, run, d)
 	if err == nil {
+		pol, _, perr := s.policyOf(ctx, run.ID)
+		if perr != nil {
+			return run, perr
+		}
+		if pol != nil {
+			return s.decidePolicy(ctx, a, run, pol, d)
+		}
 		err = s.allowed(ctx, run, d.Approver)
 	}
 	if err != nil {

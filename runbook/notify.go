@@ -47,6 +47,10 @@ type ApprovalRequest struct {
 	// ConsoleURL is the console's approval queue (server.public_url), where
 	// people sign in with Atlassian to decide.
 	ConsoleURL string `json:"consoleUrl,omitempty"`
+	// Policy is the request's approval policy and steps, when one applies.
+	Policy *PolicyStatus `json:"policy,omitempty"`
+	// Chase is set on a reminder or an escalation of the request.
+	Chase *Chase `json:"chase,omitempty"`
 }
 
 // DecisionLinks are the signed links that decide as Approver.
@@ -91,7 +95,7 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 		Summary: run.Ticket.Summary, Reporter: run.Ticket.ReporterEmail, Intent: run.Intent, Runbook: run.Runbook,
 		RunbookName: run.RunbookName, Confidence: run.Confidence, TargetUser: run.TargetUser,
 		TargetFrom: inputSource(run.Inputs, run.TargetUser), Inputs: run.Inputs, Expires: a.Expires,
-		JiraCheck: run.JiraCheck, CallerTextDiffers: run.CallerTextDiffers,
+		JiraCheck: run.JiraCheck, CallerTextDiffers: run.CallerTextDiffers, Policy: run.Policy,
 	}
 	if r.Reporter == "" && run.Ticket.ReporterAccountID != "" {
 		r.Reporter = "Jira account " + run.Ticket.ReporterAccountID // e-mail hidden
@@ -113,9 +117,17 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 	}
 	if len(s.opts.LinkSecret) > 0 && s.opts.PublicURL != "" {
 		// A link decides as the one person it is sent to, so links go only
-		// to named approvers (never "whoever holds the card").
-		for _, ap := range s.opts.Approvers {
-			if s.allowed(ctx, run, ap) != nil {
+		// to named approvers (never "whoever holds the card"): under a
+		// policy, the people the current step awaits.
+		who := s.opts.Approvers
+		if run.Policy != nil {
+			who = nil
+			if c := run.Policy.Current; c > 0 {
+				who = run.Policy.Steps[c-1].awaitingIDs
+			}
+		}
+		for _, ap := range who {
+			if run.Policy == nil && s.allowed(ctx, run, ap) != nil {
 				continue // would be refused anyway
 			}
 			as := ap

@@ -68,6 +68,14 @@ type Options struct {
 	// e-mail) it decides as; an unmapped user is matched by their verified
 	// Slack e-mail (users.info) against the synced users, else refused.
 	SlackUsers map[string]string
+	// Policies (approvals.policies) choose, per runbook and risk, who
+	// approves in which steps; the first match applies. A run none matches
+	// is decided once under Approvers.
+	Policies []Policy
+	// PrivilegedGroups make a run whose target is a member "privileged".
+	PrivilegedGroups []string
+	// Delegations from the config (more are stored through the API).
+	Delegations []Delegation
 	// Expiry is how long a request waits for a decision (approvals.expiry,
 	// default 24h).
 	Expiry time.Duration
@@ -289,6 +297,9 @@ func (s *Service) tick(ctx context.Context) {
 		if err := s.expire(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("expire approvals", "err", err)
 		}
+		if err := s.chase(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("remind and escalate approvals", "err", err)
+		}
 	}
 	for ctx.Err() == nil {
 		items, err := s.db.ClaimOutbox(ctx, s.opts.Workers, s.opts.Lease, allKinds...)
@@ -327,6 +338,8 @@ func (p permanent) Unwrap() error { return p.err }
 type itemPayload struct {
 	Run      int64  `json:"run"`
 	Notifier string `json:"notifier,omitempty"`
+	What     string `json:"what,omitempty"` // kindChase: remind | escalate
+	Step     int    `json:"step,omitempty"` // kindChase: the 0-based step
 }
 
 // itemTimeout bounds one attempt at an outbox item, so that a hung Jira or
@@ -342,6 +355,8 @@ func (s *Service) work(ctx context.Context, it store.OutboxItem) {
 		switch it.Kind {
 		case kindNotify, kindDecided:
 			err = s.notify(ctx, it, p)
+		case kindChase:
+			err = s.deliverChase(ctx, it, p)
 		case kindExecute:
 			err = s.execute(ctx, p.Run)
 		case kindWriteback:

@@ -110,6 +110,17 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 			map[string]any{"type": "button", "action_id": "deny", "style": "danger", "text": plain("Deny"), "value": id},
 		}},
 	}
+	if lines := PolicyLines(req.Policy); len(lines) > 0 {
+		pb := map[string]any{"type": "section", "text": mrkdwn(slackEscape(strings.Join(lines, "\n")))}
+		blocks = append(blocks[:len(blocks)-1], pb, blocks[len(blocks)-1])
+	}
+	if c := req.Chase; c != nil {
+		what := "Reminder"
+		if c.What == eventEscalated {
+			what = "Escalated"
+		}
+		blocks[0] = map[string]any{"type": "header", "text": plain(what + ": approval needed: " + req.IssueKey)}
+	}
 	if w := checkWarning(req); w != "" {
 		// Before the buttons, where the approver looks last.
 		warn := map[string]any{"type": "context", "elements": []any{mrkdwn(":warning: *" + slackEscape(w) + "*")}}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"switchyard"
 )
@@ -75,6 +76,16 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 	}
 	if w := checkWarning(req); w != "" {
 		body = append(body, tb("⚠ "+w, map[string]any{"color": "Attention", "weight": "Bolder"}))
+	}
+	if lines := PolicyLines(req.Policy); len(lines) > 0 {
+		body = append(body, tb(strings.Join(lines, "\n\n"), nil))
+	}
+	if c := req.Chase; c != nil {
+		what := "Reminder"
+		if c.What == eventEscalated {
+			what = "Escalated"
+		}
+		body[0] = tb(what+": approval needed: "+req.IssueKey, map[string]any{"size": "Large", "weight": "Bolder"})
 	}
 	var facts []any
 	for _, in := range req.Inputs {
