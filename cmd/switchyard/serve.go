@@ -75,6 +75,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Groups and roles the policies name must exist in the synced identity.
+	if err := rb.svc.CheckPolicies(ctx); err != nil {
+		rb.Close()
+		return err
+	}
 	defer rb.Close()
 
 	conns := make([]api.Connection, 0, len(cfg.Connections))
