@@ -253,6 +253,9 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 	}
 	if appr.ID != 0 {
 		run.Approval = &appr
+		if run.Policy, err = s.policyStatus(ctx, run); err != nil {
+			return IngestResult{}, err
+		}
 		if len(s.opts.Notifiers) > 0 {
 			s.wake()
 		}

@@ -443,9 +443,9 @@ func (s *Service) decidePolicy(ctx context.Context, a store.Approval, run Run, p
 		return i, nil, nil
 	}
 	vote := store.Vote{Account: account, Decision: d.Decision, Reason: d.Comment, Channel: d.Channel}
-	_, _, err = s.db.CastVote(ctx, a.ID, vote, func(a store.Approval, votes []store.Vote) (int, *store.Decision, error) {
+	_, _, err = s.db.CastVote(ctx, a.ID, vote, func(a store.Approval, votes []store.Vote) (store.VoteOutcome, error) {
 		i, final, err := check(a, votes)
-		return i, final, err
+		return store.VoteOutcome{Step: i, OnBehalfOf: behalf, Final: final}, err
 	}, func(tx *store.Tx, a store.Approval, votes []store.Vote, decided bool) error {
 		payload := map[string]any{"run": run.ID, "approval": a.ID, "policy": pol.Name, "step": stepNo + 1, "stepName": stepName(pol, stepNo),
 			"decision": d.Decision, "by": account, "reason": d.Comment, "channel": d.Channel}

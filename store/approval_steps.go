@@ -69,9 +69,16 @@ func (db *DB) Votes(ctx context.Context, approvalID int64) ([]Vote, error) {
 }
 
 // VoteCheck decides, inside the vote's transaction and given the votes cast
-// so far, which step v fills and whether the request is now decided; an
-// error refuses the vote and changes nothing.
-type VoteCheck func(a Approval, votes []Vote) (step int, final *Decision, err error)
+// so far, which step v fills (and for whom, by delegation) and whether the
+// request is now decided; an error refuses the vote and changes nothing.
+type VoteCheck func(a Approval, votes []Vote) (VoteOutcome, error)
+
+// VoteOutcome is what a VoteCheck decided.
+type VoteOutcome struct {
+	Step       int
+	OnBehalfOf string
+	Final      *Decision // non-nil: the request is decided with this vote
+}
 
 // CastVote records a vote on a pending approval under check, and, when check
 // says the request is decided, the decision; then calls after in the same
@@ -108,11 +115,12 @@ func (db *DB) CastVote(ctx context.Context, approvalID int64, v Vote, check Vote
 				return switchyard.Errorf(switchyard.ErrConflict, "%s already decided step %d of this request at %s; one person fills one step", v.Account, x.Step+1, x.At.UTC().Format("2006-01-02T15:04:05.000Z"))
 			}
 		}
-		step, final, err := check(a, votes)
+		out, err := check(a, votes)
 		if err != nil {
 			return err
 		}
-		v.ApprovalID, v.Step, v.At = approvalID, step, tx.now.Truncate(time.Millisecond)
+		final := out.Final
+		v.ApprovalID, v.Step, v.OnBehalfOf, v.At = approvalID, out.Step, out.OnBehalfOf, tx.now.Truncate(time.Millisecond)
 		if _, err := tx.exec(ctx, `INSERT INTO approval_votes (`+voteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			v.ApprovalID, v.Step, v.Account, v.Decision, v.Reason, v.OnBehalfOf, v.Channel, ms(v.At)); err != nil {
 			return tx.db.wrap("cast vote", err)
