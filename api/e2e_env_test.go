@@ -61,6 +61,7 @@ type envOptions struct {
 	maxBody  int64
 	oauth    bool // add the OAuth connection
 	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+	policies []runbook.Policy // the runbook service's approval policies
 }
 
 var (
@@ -167,7 +168,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.runbook {
 		opts.AtlassianSignIn = &api.AtlassianSignIn{ClientID: jirasim.DefaultOAuthClientID, ClientSecret: jirasim.DefaultOAuthClientSecret,
 			AuthURL: hs.URL + "/authorize", TokenURL: hs.URL + "/oauth/token", MeURL: hs.URL + "/me"}
-		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger)
+		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger, o.policies)
 		e.rb = opts.Runbook
 	}
 	srv, err := api.New(opts)

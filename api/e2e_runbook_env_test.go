@@ -21,7 +21,7 @@ const (
 // runbook builds the runbook service and audit chain on the env's store, with
 // the simulator as the connection's Jira (write-back lands there), and runs
 // its background work until the returned stop is called.
-func (e *env) runbook(logger *slog.Logger) (*runbook.Service, *audit.Chain, func()) {
+func (e *env) runbook(logger *slog.Logger, policies []runbook.Policy) (*runbook.Service, *audit.Chain, func()) {
 	e.t.Helper()
 	jc, err := connector.New(connector.Options{Name: connName, BaseURL: e.simURL, MaxRetries: -1, RequestsPerSecond: 1000,
 		Auth: connector.APITokenAuth(e.sim.AdminEmail(), jirasim.DefaultAdminToken)})
@@ -35,7 +35,7 @@ func (e *env) runbook(logger *slog.Logger) (*runbook.Service, *audit.Chain, func
 	chain := audit.New(e.db)
 	svc, err := runbook.New(runbook.Options{
 		Store: e.db, Audit: chain, Classifier: cls, Jira: map[string]runbook.Jira{connName: jc},
-		Approvers: []string{rbApprover, "dave@example.com", e.simApprover().Email}, Logger: logger,
+		Approvers: []string{rbApprover, "dave@example.com", e.simApprover().Email}, Logger: logger, Policies: policies,
 		PollInterval: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 20 * time.Millisecond },
 	})
 	if err != nil {
