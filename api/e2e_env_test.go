@@ -59,8 +59,8 @@ type envOptions struct {
 	keyRate  float64
 	keyBurst int
 	maxBody  int64
-	oauth    bool // add the OAuth connection
-	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+	oauth    bool             // add the OAuth connection
+	runbook  bool             // add the runbook service and audit chain (see e2e_runbook_env_test.go)
 	policies []runbook.Policy // the runbook service's approval policies
 }
 
