@@ -17,6 +17,7 @@ import (
 
 	"switchyard"
 	"switchyard/index"
+	"switchyard/runbook"
 	"switchyard/store"
 )
 
@@ -45,6 +46,7 @@ var consoleTmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"pct":         func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 	"safeSnippet": func(s string) template.HTML { return template.HTML(s) }, // index.Hit.Snippet is HTML-escaped with <mark> only
+	"policyLines": runbook.PolicyLines,
 }).ParseFS(consoleFS, "console/*.html"))
 
 const (

@@ -44,6 +44,7 @@ type approvalsPage struct {
 	ApproverName string // their name as Atlassian gave it
 	CanDecide    bool   // a person is signed in
 	SignIn       string // the "Sign in with Atlassian" URL, when offered
+	Delegations  []store.Delegation
 	Pending      []approvalRow
 	MorePending  bool
 	History      []approvalRow
@@ -60,6 +61,8 @@ type runLister interface {
 func (s *Server) consoleApprovalRoutes() {
 	s.mux.HandleFunc("GET /console/approvals", s.consoleAny(s.consoleApprovals))
 	s.mux.HandleFunc("POST /console/approvals/{id}/decision", s.consoleAny(s.consoleDecide))
+	s.mux.HandleFunc("POST /console/delegations", s.consoleAny(s.consoleDelegate))
+	s.mux.HandleFunc("POST /console/delegations/{id}/revoke", s.consoleAny(s.consoleRevokeDelegation))
 }
 
 func (s *Server) needRunbook() error {
@@ -108,6 +111,15 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 	p := approvalsPage{}
 	if sess.person != nil {
 		p.Approver, p.ApproverName, p.CanDecide = sess.person.AccountID, sess.person.Name, true
+		ds, err := s.opts.Runbook.Delegations(ctx)
+		if err != nil {
+			return p, err
+		}
+		for _, d := range ds {
+			if strings.EqualFold(d.From, p.Approver) || strings.EqualFold(d.To, p.Approver) {
+				p.Delegations = append(p.Delegations, d)
+			}
+		}
 	} else if s.opts.AtlassianSignIn != nil {
 		p.SignIn = signInPath + "?next=" + url.QueryEscape("/console/approvals")
 	}
@@ -234,4 +246,49 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request, sess *ses
 	s.logger.Info("console decision", "approval", id, "decision", decision, "approver", who)
 	http.Redirect(w, r, "/console/approvals?decided="+strconv.FormatInt(id, 10)+"#approval-"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
+}
+
+// consoleDelegate: a person signed in with Atlassian delegates their part
+// to someone until a time (UTC).
+func (s *Server) consoleDelegate(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.needRunbook(); err != nil {
+		return err
+	}
+	if sess.person == nil {
+		return s.renderApprovals(w, r, sess, http.StatusForbidden, "", "only a person signed in with Atlassian can delegate their approvals", 0)
+	}
+	until, err := time.Parse("2006-01-02T15:04", r.PostFormValue("until"))
+	if err != nil {
+		return s.renderApprovals(w, r, sess, http.StatusBadRequest, "", fmt.Sprintf("until: %q is not a date and time", r.PostFormValue("until")), 0)
+	}
+	d, err := s.opts.Runbook.Delegate(runbook.WithActor(r.Context(), sess.person.AccountID), sess.person.AccountID, strings.TrimSpace(r.PostFormValue("to")), time.Time{}, until)
+	if err != nil {
+		status, _ := statusOf(err)
+		if status == http.StatusInternalServerError {
+			return err
+		}
+		return s.renderApprovals(w, r, sess, status, "", "Could not delegate: "+err.Error(), 0)
+	}
+	return s.renderApprovals(w, r, sess, http.StatusOK, fmt.Sprintf("%s decides for you until %s.", d.To, d.Until.Format("2006-01-02 15:04 UTC")), "", 0)
+}
+
+func (s *Server) consoleRevokeDelegation(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.needRunbook(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if sess.person == nil {
+		return s.renderApprovals(w, r, sess, http.StatusForbidden, "", "only a person signed in with Atlassian can revoke their delegations", 0)
+	}
+	if _, err := s.opts.Runbook.RevokeDelegation(r.Context(), id, sess.person.AccountID); err != nil {
+		status, _ := statusOf(err)
+		if status == http.StatusInternalServerError {
+			return err
+		}
+		return s.renderApprovals(w, r, sess, status, "", "Could not revoke: "+err.Error(), 0)
+	}
+	return s.renderApprovals(w, r, sess, http.StatusOK, "Delegation revoked.", "", 0)
 }

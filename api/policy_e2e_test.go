@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,52 @@ func lastRunComment(e *env, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestConsolePolicyAndDelegation: the console card shows the policy, its
+// steps and who is awaited; a person signed in with Atlassian delegates to
+// a colleague (listed by the API), who then decides the step for them, and
+// revokes.
+func TestConsolePolicyAndDelegation(t *testing.T) {
+	e := newEnv(t, envOptions{runbook: true, policies: []runbook.Policy{{Name: "one-step", Steps: []runbook.Step{
+		{Name: "finance", Approvers: runbook.ApproverSet{Groups: []string{"finance"}}, Required: 1},
+	}}}})
+	lead := e.newPerson("Fin Boss", "finance")
+	deputy := e.newPerson("Deputy Dan")
+	e.syncNow(connName, true)
+	keys := e.activeReporterKeys(1)
+	id := ingestPending(t, e, keys[0])
+	cc := signInAtlassian(t, e, lead.AccountID)
+	code, page := cc.get("/console/approvals")
+	for _, want := range []string{fmt.Sprintf(`id="policy-%d"`, id), "Policy one-step (risk normal)", "Step 1 finance (1 of group finance): awaiting", "Fin Boss (" + lead.AccountID + ")", `id="delegate-form"`} {
+		if code != 200 || !strings.Contains(page, want) {
+			t.Errorf("the approval page lacks %q", want)
+		}
+	}
+	until := time.Now().UTC().Add(2 * time.Hour).Format("2006-01-02T15:04")
+	if code, body := cc.post("/console/delegations", url.Values{"csrf": {cc.csrf}, "to": {deputy.Email}, "until": {until}}); code != 200 || !strings.Contains(body, deputy.AccountID+" decides for you until") {
+		t.Fatalf("delegate: %d %s", code, errorText(body))
+	}
+	r := e.do("GET", "/api/v1/delegations", e.admin, nil)
+	ds := r.body["delegations"].([]any)
+	if r.status != 200 || len(ds) != 1 || ds[0].(map[string]any)["to"] != deputy.AccountID {
+		t.Fatalf("delegations: %d %s", r.status, r.raw)
+	}
+	_, depKey := e.keyAs("deputy", deputy.AccountID, api.ScopeApprovalsDecide)
+	if r := e.do("POST", fmt.Sprintf("/api/v1/approvals/%d/decision", id), depKey, map[string]string{"decision": "approve"}); r.status != 200 {
+		t.Fatalf("the deputy deciding for the lead: %d %s", r.status, r.raw)
+	}
+	run := e.do("GET", fmt.Sprintf("/api/v1/approvals/%d", id), e.admin, nil).body["run"].(map[string]any)
+	d := run["policy"].(map[string]any)["steps"].([]any)[0].(map[string]any)["decisions"].([]any)[0].(map[string]any)
+	if d["account"] != deputy.AccountID || d["onBehalfOf"] != lead.AccountID {
+		t.Fatalf("decision %v", d)
+	}
+	did := int64(ds[0].(map[string]any)["id"].(float64))
+	cc.get("/console/approvals")
+	if code, body := cc.post(fmt.Sprintf("/console/delegations/%d/revoke", did), url.Values{"csrf": {cc.csrf}}); code != 200 || !strings.Contains(body, "Delegation revoked") {
+		t.Fatalf("revoke: %d %s", code, errorText(body))
+	}
+	if r := e.do("GET", "/api/v1/delegations", e.admin, nil); len(r.body["delegations"].([]any)) != 0 {
+		t.Fatalf("after revoking: %s", r.raw)
+	}
 }
