@@ -349,3 +349,84 @@ func TestDelegation(t *testing.T) {
 		t.Fatalf("%d delegation records", n)
 	}
 }
+
+// TestIngesterCannotApprove: the person whose key ingested a ticket cannot
+// approve it, even when in the step's group.
+func TestIngesterCannotApprove(t *testing.T) {
+	h := newHarness(t, switchyard.ModeCloud, nil)
+	p := h.people(2)
+	h.reconfigure(twoSteps(h.group(0, p[0], p[1]), h.group(1)))
+	h.syncIdentity()
+	ctx := runbook.WithPerson(runbook.WithActor(context.Background(), "key:ingest"), p[0].AccountID)
+	res, err := h.svc.Ingest(ctx, "", h.ticket(h.issueKeys()[6], pwSummary, pwDesc, reporter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Decide(context.Background(), res.Run.Approval.ID, runbook.Decision{Decision: "approve", Approver: p[0].AccountID}); !errors.Is(err, switchyard.ErrForbidden) || !strings.Contains(err.Error(), "ingested") {
+		t.Fatalf("the ingester approving: %v", err)
+	}
+	if _, err := h.svc.Decide(context.Background(), res.Run.Approval.ID, runbook.Decision{Decision: "approve", Approver: p[1].AccountID}); err != nil {
+		t.Fatalf("another lead: %v", err)
+	}
+}
+
+// TestCheckPolicies: a group or a project role the synced identity does
+// not know is an error naming the key; before any identity sync nothing
+// can be told.
+func TestCheckPolicies(t *testing.T) {
+	h := newHarness(t, switchyard.ModeCloud, nil)
+	h.reconfigure(func(o *runbook.Options) {
+		o.PrivilegedGroups = []string{"jira-administrators"}
+		o.Policies = []runbook.Policy{{Name: "p", Steps: []runbook.Step{
+			{Approvers: runbook.ApproverSet{Groups: []string{"finance", "no-such-group"}}},
+			{Approvers: runbook.ApproverSet{Roles: []runbook.RoleRef{{Project: "ITSM", Role: "Nonexistent"}}}},
+		}}}
+	})
+	if err := h.svc.CheckPolicies(context.Background()); err != nil {
+		t.Fatalf("before an identity sync: %v", err)
+	}
+	h.syncIdentity()
+	ctx := context.Background()
+	var projects []switchyard.Project
+	if err := h.jira.Projects(ctx, func(ps []switchyard.Project) error { projects = append(projects, ps...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.ReplaceProjects(ctx, "sim", projects); err != nil {
+		t.Fatal(err)
+	}
+	err := h.svc.CheckPolicies(ctx)
+	for _, want := range []string{`approvals.policies[0].steps[0].approvers.groups[1]: no synced Jira group "no-such-group"`, `approvals.policies[0].steps[1].approvers.roles[0]: project ITSM has no synced role "Nonexistent"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v, want %q", err, want)
+		}
+	}
+	if strings.Contains(fmt.Sprint(err), "finance") || strings.Contains(fmt.Sprint(err), "jira-administrators") {
+		t.Errorf("a known group was reported: %v", err)
+	}
+}
+
+// TestPrivilegedTargetRaisesTier: a target in a privileged group gets the
+// privileged policy; others the normal one.
+func TestPrivilegedTargetRaisesTier(t *testing.T) {
+	h := newHarness(t, switchyard.ModeCloud, nil)
+	p := h.people(2)
+	admins := h.group(0, p[0])
+	leads := h.group(1, p[1])
+	h.reconfigure(func(o *runbook.Options) {
+		o.Approvers, o.PrivilegedGroups = nil, []string{admins}
+		o.Policies = []runbook.Policy{
+			{Name: "admin-reset", Risk: runbook.RiskPrivileged, Steps: []runbook.Step{{Approvers: runbook.ApproverSet{Groups: []string{leads}}}, {Approvers: runbook.ApproverSet{Users: []string{"ciso@example.com"}}}}},
+			{Name: "reset", Steps: []runbook.Step{{Approvers: runbook.ApproverSet{Groups: []string{leads}}}}},
+		}
+	})
+	h.syncIdentity()
+	keys := h.issueKeys()
+	priv := h.ingest(h.ticket(keys[7], pwSummary, "Please reset the password for "+p[0].Email+".", reporter)).Run
+	norm := h.ingest(h.ticket(keys[8], pwSummary, pwDesc, reporter)).Run
+	if priv.Policy == nil || priv.Policy.Policy != "admin-reset" || priv.Policy.Risk != runbook.RiskPrivileged || len(priv.Policy.Steps) != 2 {
+		t.Fatalf("privileged target: %+v", priv.Policy)
+	}
+	if norm.Policy == nil || norm.Policy.Policy != "reset" || norm.Policy.Risk != runbook.RiskNormal {
+		t.Fatalf("normal target: %+v", norm.Policy)
+	}
+}
