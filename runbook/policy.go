@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/classify"
 	"switchyard/store"
 )
 
@@ -470,7 +471,16 @@ func (s *Service) decidePolicy(ctx context.Context, a store.Approval, run Run, p
 		return run, err
 	}
 	s.wake()
-	return s.Get(ctx, run.ID)
+	out, err := s.Get(ctx, run.ID)
+	if err == nil && out.Approval != nil && out.Approval.Status != store.ApprovalPending && out.Approval.Status != store.ApprovalExpired {
+		if l, ok := s.opts.Classifier.(Learner); ok && out.Intent != "" {
+			t := classifyTicket(out)
+			if lerr := l.RecordDecision(ctx, t, out.Intent, out.Approval.Status == store.ApprovalApproved); lerr != nil {
+				s.log.Warn("classifier did not learn from the decision", "run", out.ID, "err", lerr)
+			}
+		}
+	}
+	return out, err
 }
 
 func stepName(pol *Policy, i int) string {
@@ -653,4 +663,8 @@ func PolicyLines(ps *PolicyStatus) []string {
 		out = append(out, line+strings.Join(parts, "; "))
 	}
 	return out
+}
+
+func classifyTicket(run Run) classify.Ticket {
+	return classify.Ticket{Summary: run.Ticket.Summary, Description: run.Ticket.Description, ReporterEmail: run.Ticket.ReporterEmail}
 }

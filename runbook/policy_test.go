@@ -430,3 +430,21 @@ func TestPrivilegedTargetRaisesTier(t *testing.T) {
 		t.Fatalf("normal target: %+v", norm.Policy)
 	}
 }
+
+// TestCardsShowPolicy: the Slack and Teams cards carry the policy lines:
+// who decided a step and who the next one awaits.
+func TestCardsShowPolicy(t *testing.T) {
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	req := runbook.ApprovalRequest{IssueKey: "ITSM-1", Summary: "reset", Policy: &runbook.PolicyStatus{Policy: "admin-reset", Risk: "privileged", Current: 2, Steps: []runbook.StepStatus{
+		{Name: "helpdesk", Required: 1, Approvers: "group helpdesk-leads", Done: true, Decisions: []store.Vote{{Account: "acc-lead", Decision: "approve", At: at}}},
+		{Name: "security", Required: 1, Approvers: "group security", Awaiting: []string{"Sam Sec (acc-sec)"}},
+	}}}
+	want := []string{"Policy admin-reset (risk privileged)", "Step 1 helpdesk (1 of group helpdesk-leads): approved by acc-lead at 2026-12-03T09:00:00.000Z", "Step 2 security (1 of group security): awaiting Sam Sec (acc-sec)"}
+	slack := fmt.Sprint(runbook.SlackBlocks(req))
+	teams := fmt.Sprint(runbook.TeamsCard(req))
+	for _, w := range want {
+		if !strings.Contains(slack, w) || !strings.Contains(teams, w) {
+			t.Errorf("a card lacks %q\nslack: %s\nteams: %s", w, slack, teams)
+		}
+	}
+}

@@ -321,6 +321,9 @@ func (s *Service) SlackInteraction(ctx context.Context, ts, sig string, body []b
 	run, err := s.Decide(WithActor(ctx, approver), id, Decision{Decision: act.ActionID, Approver: approver, Channel: "slack"})
 	var se *switchyard.Error
 	switch {
+	case err == nil && run.Policy != nil && run.Policy.Current > 0:
+		st := run.Policy.Steps[run.Policy.Current-1]
+		return SlackReply{ResponseType: "ephemeral", Text: fmt.Sprintf("%s: your approval is recorded; step %d (%s) is next, awaiting %s (run %d).", run.IssueKey, run.Policy.Current, st.Name, strings.Join(st.Awaiting, ", "), run.ID)}, nil
 	case err == nil:
 		return SlackReply{ResponseType: "ephemeral", Text: fmt.Sprintf("%s: %s %s (run %d).", run.IssueKey, strings.ToUpper(run.Approval.Status), run.Runbook, run.ID)}, nil
 	case errors.Is(err, switchyard.ErrForbidden), errors.Is(err, switchyard.ErrConflict), errors.Is(err, switchyard.ErrNotFound):
