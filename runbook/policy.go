@@ -181,7 +181,7 @@ func (s *Service) groupMembers(ctx context.Context, conn string, groups []string
 	if len(groups) == 0 {
 		return out, nil
 	}
-	all, err := s.db.Groups(ctx, conn)
+	all, err := s.syncedGroups(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +195,37 @@ func (s *Service) groupMembers(ctx context.Context, conn string, groups []string
 		}
 	}
 	return out, nil
+}
+
+// syncedGroups are the connection's groups with members, cached until the
+// identity sync replaces them (IdentityVersion changes).
+func (s *Service) syncedGroups(ctx context.Context, conn string) ([]switchyard.Group, error) {
+	v, err := s.db.IdentityVersion(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	s.groupsMu.Lock()
+	c, ok := s.groupsCache[conn]
+	s.groupsMu.Unlock()
+	if ok && c.version == v && v != 0 {
+		return c.groups, nil
+	}
+	gs, err := s.db.Groups(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	s.groupsMu.Lock()
+	if s.groupsCache == nil {
+		s.groupsCache = map[string]groupsAt{}
+	}
+	s.groupsCache[conn] = groupsAt{version: v, groups: gs}
+	s.groupsMu.Unlock()
+	return gs, nil
+}
+
+type groupsAt struct {
+	version int64
+	groups  []switchyard.Group
 }
 
 // members resolves an approver set to account ids (lower-cased) and the
@@ -515,8 +546,12 @@ type StepStatus struct {
 	Fallback    string       `json:"fallback,omitempty"` // who may also decide once escalated
 }
 
-// maxAwaiting caps the names listed as awaited.
-const maxAwaiting = 20
+// maxAwaiting caps the names listed as awaited; maxAwaitingScan the
+// members looked at to find them.
+const (
+	maxAwaiting     = 20
+	maxAwaitingScan = 500
+)
 
 // policyStatus builds a run's PolicyStatus, or nil without a policy.
 func (s *Service) policyStatus(ctx context.Context, run Run) (*PolicyStatus, error) {
@@ -593,6 +628,17 @@ func (s *Service) awaiting(ctx context.Context, run Run, pol *Policy, i int, vot
 	for _, v := range votes {
 		voted[strings.ToLower(v.Account)] = true
 	}
+	// Who may never decide this run, worked out once (groups can be large).
+	excluded := s.reporters(ctx, run)
+	if tg, ok := s.target(ctx, run); ok {
+		excluded = append(excluded, tg)
+	}
+	if notes, err := s.db.RunNotes(ctx, run.ID); err == nil {
+		var in ingesterNote
+		if raw, ok := notes["ingester"]; ok && json.Unmarshal(raw, &in) == nil && in.Account != "" {
+			excluded = append(excluded, s.resolve(ctx, run.Connection, in.Account))
+		}
+	}
 	seen := map[string]bool{}
 	var out, ids []string
 	keys := make([]string, 0, len(set))
@@ -600,13 +646,17 @@ func (s *Service) awaiting(ctx context.Context, run Run, pol *Policy, i int, vot
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
+	for n, k := range keys {
+		if n == maxAwaitingScan {
+			out = append(out, "…")
+			break
+		}
 		p := s.resolve(ctx, run.Connection, k)
 		id := p.accountID
 		if id == "" {
 			id = p.name
 		}
-		if seen[id] || voted[id] || s.separated(ctx, run, p, k) != nil {
+		if seen[id] || voted[strings.ToLower(id)] || slices.ContainsFunc(excluded, p.is) {
 			continue
 		}
 		seen[id] = true

@@ -133,6 +133,9 @@ type Service struct {
 	batchDone chan struct{}
 	closeOnce sync.Once
 
+	groupsMu    sync.Mutex
+	groupsCache map[string]groupsAt // see syncedGroups
+
 	mu      sync.Mutex
 	cancel  context.CancelFunc
 	done    chan struct{}
