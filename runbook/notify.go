@@ -119,14 +119,14 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 		// A link decides as the one person it is sent to, so links go only
 		// to named approvers (never "whoever holds the card"): under a
 		// policy, the people the current step awaits.
-		who := s.opts.Approvers
+		who, labels := s.opts.Approvers, s.opts.Approvers
 		if run.Policy != nil {
-			who = nil
+			who, labels = nil, nil
 			if c := run.Policy.Current; c > 0 {
-				who = run.Policy.Steps[c-1].awaitingIDs
+				who, labels = run.Policy.Steps[c-1].awaitingIDs, run.Policy.Steps[c-1].Awaiting
 			}
 		}
-		for _, ap := range who {
+		for i, ap := range who {
 			if run.Policy == nil && s.allowed(ctx, run, ap) != nil {
 				continue // would be refused anyway
 			}
@@ -135,7 +135,7 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 				as = p.accountID
 			}
 			r.Links = append(r.Links, DecisionLinks{
-				Approver: ap,
+				Approver: labels[i],
 				Approve:  s.link(a.ID, "approve", as, a.Expires),
 				Deny:     s.link(a.ID, "deny", as, a.Expires),
 			})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -123,9 +124,24 @@ func TestTwoStepPolicy(t *testing.T) {
 	if _, err := decide(lead, "approve", ""); !errors.Is(err, switchyard.ErrConflict) || !strings.Contains(err.Error(), "one person fills one step") {
 		t.Fatalf("the lead filling step 2 too: %v", err)
 	}
-	r, err = decide(sec, "approve", "")
-	if err != nil || r.Approval.Status != store.ApprovalApproved {
-		t.Fatalf("step 2: %+v %v", r.Approval, err)
+	// Step 2's signed links go to the people it awaits, and decide as them.
+	links, err := h.svc.DecisionLinks(ctx, run.ID)
+	var secLink string
+	for _, l := range links {
+		if strings.Contains(l.Approver, lead.AccountID) {
+			t.Fatalf("a step 2 link for the lead, who filled step 1: %+v", l)
+		}
+		if strings.Contains(l.Approver, sec.AccountID) {
+			secLink = l.Approve
+		}
+	}
+	if err != nil || secLink == "" {
+		t.Fatalf("links for step 2: %+v %v", links, err)
+	}
+	u, _ := url.Parse(secLink)
+	r, err = h.svc.DecideByLink(ctx, run.Approval.ID, u.Query().Get("token"), "")
+	if err != nil || r.Approval.Status != store.ApprovalApproved || r.Approval.DecidedBy != sec.AccountID {
+		t.Fatalf("step 2 by link: %+v %v", r.Approval, err)
 	}
 	r = h.waitRun(run.ID, "write-back", writtenBack)
 	ours, _ := h.comments(key)
