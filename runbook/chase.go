@@ -26,6 +26,12 @@ type Chase struct {
 	Fallback string   `json:"fallback,omitempty"`
 }
 
+// ProgressNotifier updates a request's card in place when a policy step is
+// decided and the request goes on (*SlackNotifier: chat.update).
+type ProgressNotifier interface {
+	DeliverProgress(ctx context.Context, req ApprovalRequest, receipt []byte) error
+}
+
 // ChaseNow runs the reminder and escalation check at once (tests with a
 // moved clock; the Run loop does it every poll interval).
 func (s *Service) ChaseNow(ctx context.Context) error {
@@ -152,7 +158,18 @@ func (s *Service) deliverChase(ctx context.Context, it store.OutboxItem, p itemP
 	req.Chase = ch
 	cctx, cancel := context.WithTimeout(ctx, DefaultNotifyTime)
 	defer cancel()
-	_, derr := n.Deliver(cctx, req)
+	var derr error
+	if pn, ok := n.(ProgressNotifier); ok && p.What == chaseProgress {
+		// Update the card in place (Slack) rather than post another.
+		notes, err := s.db.RunNotes(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		req.Chase = nil
+		derr = pn.DeliverProgress(cctx, req, notes["notify."+n.Name()])
+	} else {
+		_, derr = n.Deliver(cctx, req)
+	}
 	payload := map[string]any{"run": run.ID, "approval": req.ApprovalID, "notifier": n.Name(), "what": p.What, "step": p.Step + 1, "attempt": it.Attempts + 1, "ok": derr == nil}
 	if derr != nil {
 		payload["error"] = derr.Error()

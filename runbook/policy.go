@@ -403,6 +403,7 @@ func stepStart(a store.Approval, votes []store.Vote, i int) time.Time {
 const (
 	eventReminded  = "remind"
 	eventEscalated = "escalate"
+	chaseProgress  = "progress" // a step was decided; the request goes on
 )
 
 // decidePolicy records d as a vote on the run's current step under pol.
@@ -489,6 +490,15 @@ func (s *Service) decidePolicy(ctx context.Context, a store.Approval, run Run, p
 		}
 		if decided {
 			return s.after(ctx, d.Channel)(tx, a)
+		}
+		// A step done, the request goes on: the cards say so (and the next
+		// step's approvers are told).
+		for _, n := range s.opts.Notifiers {
+			it := store.OutboxItem{Kind: kindChase, Key: fmt.Sprintf("run:%d:progress:%d:%s", run.ID, len(votes), n.Name()),
+				Payload: mustJSON(itemPayload{Run: run.ID, Notifier: n.Name(), What: chaseProgress, Step: stepNo})}
+			if _, _, err := tx.Enqueue(ctx, it); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

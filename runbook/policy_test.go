@@ -121,6 +121,18 @@ func TestTwoStepPolicy(t *testing.T) {
 	if aw := strings.Join(r.Policy.Steps[1].Awaiting, ","); !strings.Contains(aw, sec.AccountID) {
 		t.Fatalf("step 2 awaits %q, want %s", aw, sec.AccountID)
 	}
+	// The Slack card is updated in place with step 1's decider; Teams gets
+	// a new card saying step 1 is done.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		upd := fmt.Sprint(h.slack.requests("/chat.update"))
+		teams := fmt.Sprint(h.teams.requests(""))
+		if strings.Contains(upd, "approved by "+lead.AccountID) && strings.Contains(teams, "Step 1 of 2 done") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress on the cards:\nslack updates: %.500s\nteams: %.300s", upd, teams)
+		}
+	}
 	if _, err := decide(lead, "approve", ""); !errors.Is(err, switchyard.ErrConflict) || !strings.Contains(err.Error(), "one person fills one step") {
 		t.Fatalf("the lead filling step 2 too: %v", err)
 	}

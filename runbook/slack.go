@@ -197,6 +197,24 @@ func (n *SlackNotifier) DeliverDecision(ctx context.Context, req ApprovalRequest
 	return n.call(ctx, "chat.postMessage", map[string]any{"channel": rc.Channel, "thread_ts": rc.TS, "text": slackEscape(text)}, nil)
 }
 
+// DeliverProgress updates the request's card with the policy's steps so
+// far, and notes the step in its thread.
+func (n *SlackNotifier) DeliverProgress(ctx context.Context, req ApprovalRequest, receipt []byte) error {
+	var rc slackReceipt
+	if err := json.Unmarshal(receipt, &rc); err != nil || rc.TS == "" {
+		return errors.New("the request is not posted to Slack yet")
+	}
+	if err := n.call(ctx, "chat.update", map[string]any{"channel": rc.Channel, "ts": rc.TS, "text": "Approval needed: " + req.IssueKey + " " + req.Summary, "blocks": SlackBlocks(req)}, nil); err != nil {
+		return err
+	}
+	text := "A step was decided."
+	if ps := req.Policy; ps != nil && ps.Current > 0 {
+		st := ps.Steps[ps.Current-1]
+		text = fmt.Sprintf("Step %d (%s) is next; awaiting %s", ps.Current, st.Name, strings.Join(st.Awaiting, ", "))
+	}
+	return n.call(ctx, "chat.postMessage", map[string]any{"channel": rc.Channel, "thread_ts": rc.TS, "text": slackEscape(text)}, nil)
+}
+
 // call invokes a Slack Web API method; Slack answers 200 with ok:false on
 // errors.
 func (n *SlackNotifier) call(ctx context.Context, method string, body any, out any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,8 +83,11 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 	}
 	if c := req.Chase; c != nil {
 		what := "Reminder"
-		if c.What == eventEscalated {
+		switch c.What {
+		case eventEscalated:
 			what = "Escalated"
+		case chaseProgress:
+			what = fmt.Sprintf("Step %d of %d done", c.Step, len(req.Policy.Steps))
 		}
 		body[0] = tb(what+": approval needed: "+req.IssueKey, map[string]any{"size": "Large", "weight": "Bolder"})
 	}
