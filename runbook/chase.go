@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"switchyard"
@@ -24,6 +26,9 @@ type Chase struct {
 	Waiting  string   `json:"waiting"` // how long the step has waited
 	Awaiting []string `json:"awaiting,omitempty"`
 	Fallback string   `json:"fallback,omitempty"`
+	// SlackUsers are the awaited people's Slack ids (approvals.slack_users),
+	// mentioned on the Slack card.
+	SlackUsers []string `json:"slackUsers,omitempty"`
 }
 
 // ProgressNotifier updates a request's card in place when a policy step is
@@ -155,6 +160,18 @@ func (s *Service) deliverChase(ctx context.Context, it store.OutboxItem, p itemP
 		ch.StepName, ch.Awaiting, ch.Fallback = st.Name, st.Awaiting, st.Fallback
 	}
 	ch.Waiting = s.now().Sub(run.Approval.Created).Round(time.Minute).String()
+	if p.What != chaseProgress && p.Step < len(run.Policy.Steps) {
+		awaited := map[string]bool{}
+		for _, id := range run.Policy.Steps[p.Step].awaitingIDs {
+			awaited[strings.ToLower(id)] = true
+		}
+		for slackID, who := range s.opts.SlackUsers {
+			if inSet(s.resolve(ctx, run.Connection, who), awaited) {
+				ch.SlackUsers = append(ch.SlackUsers, slackID)
+			}
+		}
+		sort.Strings(ch.SlackUsers)
+	}
 	req.Chase = ch
 	cctx, cancel := context.WithTimeout(ctx, DefaultNotifyTime)
 	defer cancel()

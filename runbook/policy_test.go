@@ -257,6 +257,7 @@ func TestRemindersAndEscalation(t *testing.T) {
 	h.syncIdentity()
 	h.reconfigure(func(o *runbook.Options) {
 		pol(o)
+		o.SlackUsers = map[string]string{"ULEAD": lead.Email}
 		o.Policies[0].RemindAfter, o.Policies[0].EscalateAfter = time.Hour, 2*time.Hour
 		o.Policies[0].Fallback = runbook.ApproverSet{Users: []string{fb.Email}}
 		o.PollInterval = time.Hour // the test drives the checks
@@ -291,6 +292,9 @@ func TestRemindersAndEscalation(t *testing.T) {
 	h.svc.ChaseNow(ctx)
 	h.svc.ChaseNow(ctx) // once only
 	wait("the reminder card", func() bool { return cards("Reminder: approval needed") == 1 })
+	if n := cards("Waiting for <@ULEAD> (step 1, helpdesk)"); n != 1 {
+		t.Fatalf("the reminder does not mention the step's approver: %d", n)
+	}
 	if n := h.auditTypes(run.IssueKey)["approval.reminder"]; n != 1 {
 		t.Fatalf("%d reminder records", n)
 	}

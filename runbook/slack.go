@@ -120,6 +120,14 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 			what = "Escalated"
 		}
 		blocks[0] = map[string]any{"type": "header", "text": plain(what + ": approval needed: " + req.IssueKey)}
+		if len(c.SlackUsers) > 0 {
+			var m []string
+			for _, id := range c.SlackUsers {
+				m = append(m, "<@"+id+">")
+			}
+			mention := map[string]any{"type": "section", "text": mrkdwn("Waiting for " + strings.Join(m, " ") + " (step " + strconv.Itoa(c.Step) + ", " + slackEscape(c.StepName) + ")")}
+			blocks = append(blocks[:1], append([]map[string]any{mention}, blocks[1:]...)...)
+		}
 	}
 	if w := checkWarning(req); w != "" {
 		// Before the buttons, where the approver looks last.
