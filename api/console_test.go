@@ -214,7 +214,8 @@ func TestConsoleInChromium(t *testing.T) {
 	screenshot(t, ctx, dir, "06-approvals-admin")
 	// The reporter signs in with Atlassian (the simulator's OAuth server
 	// consents as them) and may not approve their own request.
-	run("sign out admin", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-atlassian")))
+	// #key is only on the sign-in page (the queue has its own #signin-atlassian).
+	run("sign out admin", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#key")), chromedp.WaitVisible(chromedp.CSS("#signin-atlassian")))
 	w := e.sim.World()
 	if err := w.SetUserActive(w.AdminAccountID(), visible.Reporter, true); err != nil { // an inactive account cannot sign in
 		t.Fatal(err)
@@ -235,7 +236,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	// An approver signs in with Atlassian and approves, by keyboard.
 	ap := e.simApprover()
-	run("sign out reporter", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-atlassian")))
+	run("sign out reporter", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#key")), chromedp.WaitVisible(chromedp.CSS("#signin-atlassian")))
 	e.sim.SetOAuthConsentAs(ap.AccountID)
 	run("sign in as the approver", chromedp.Click(chromedp.CSS("#signin-atlassian")), chromedp.WaitVisible(chromedp.CSS("#approve-"+id)))
 	if s := text("#approver-account"); s != ap.AccountID {
