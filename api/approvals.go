@@ -63,8 +63,11 @@ type decisionRequest struct {
 	Comment  string `json:"comment"`
 }
 
-// handleDecision: POST /api/v1/approvals/{id}/decision. 403 for the
-// reporter or a non-approver, 409 when already decided or expired.
+// handleDecision: POST /api/v1/approvals/{id}/decision. The key decides as
+// the Jira account it is bound to (keys create --as) and as nobody else: an
+// unbound key, or a body approver who is someone else, is a 403 that changes
+// nothing. 403 also for the reporter or a non-approver, 409 when already
+// decided or expired.
 func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -74,8 +77,12 @@ func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, s.opts.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	ctx := runbook.WithActor(r.Context(), req.Approver)
-	run, err := s.opts.Runbook.Decide(ctx, id, runbook.Decision{Decision: req.Decision, Approver: req.Approver, Comment: req.Comment, Channel: "api (" + actor(r) + ")"})
+	k, _ := principal(r.Context())
+	if k.AccountID == "" {
+		return switchyard.Errorf(switchyard.ErrForbidden, "the API key %q is not bound to a Jira account, so it cannot decide: decisions are made by people (create a key with: switchyard keys create --as ACCOUNT)", k.Name)
+	}
+	ctx := runbook.WithActor(r.Context(), k.AccountID)
+	run, err := s.opts.Runbook.Decide(ctx, id, runbook.Decision{Decision: req.Decision, Approver: k.AccountID, Claimed: req.Approver, Comment: req.Comment, Channel: "api (" + actor(r) + ")"})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"switchyard"
 	"switchyard/index"
+	"switchyard/runbook"
 	"switchyard/store"
 )
 
@@ -45,6 +46,7 @@ var consoleTmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"pct":         func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 	"safeSnippet": func(s string) template.HTML { return template.HTML(s) }, // index.Hit.Snippet is HTML-escaped with <mark> only
+	"policyLines": runbook.PolicyLines,
 }).ParseFS(consoleFS, "console/*.html"))
 
 const (
@@ -62,14 +64,18 @@ type session struct {
 	keyID   int64
 	keyName string
 	csrf    string
-	// approver is who this session decides approvals as (an email), entered
-	// on the approval queue page.
-	approver string
-	expires  time.Time
+	expires time.Time
+	// person is set when a person signed in with Atlassian (keyID is 0):
+	// such a session decides approvals as person.AccountID and sees only
+	// the approval queue.
+	person *person
 }
 
-// Name is the signed-in key's name (templates).
+// Name is the signed-in key's name, or the person's (templates).
 func (s *session) Name() string { return s.keyName }
+
+// Person is the person signed in with Atlassian, or nil (templates).
+func (s *session) Person() *person { return s.person }
 
 func newSessions(ttl time.Duration) *sessions { return &sessions{ttl: ttl, m: map[string]*session{}} }
 
@@ -126,7 +132,8 @@ func (s *Server) consoleRoutes() {
 	})
 	s.mux.HandleFunc("GET /console/signin", s.consoleSigninForm)
 	s.mux.HandleFunc("POST /console/signin", s.consoleSignin)
-	s.mux.HandleFunc("POST /console/signout", s.console(s.consoleSignout))
+	s.mux.HandleFunc("POST /console/signout", s.consoleAny(s.consoleSignout))
+	s.signInRoutes()
 	s.mux.HandleFunc("GET /console/connections", s.console(s.consoleConnections))
 	s.mux.HandleFunc("POST /console/connections/{name}/connect", s.console(s.consoleConnect))
 	s.mux.HandleFunc("POST /console/connections/{name}/disconnect", s.console(s.consoleDisconnect))
@@ -176,15 +183,30 @@ func (s *Server) renderMessage(w http.ResponseWriter, status int, title, msg str
 	s.render(w, &http.Request{}, status, "message", page{Title: title, Error: msg})
 }
 
-// console wraps a console handler: a valid session whose key is still usable
-// and carries config:admin, and on POST a matching CSRF token.
+// console wraps an admin console handler: a valid session whose key is
+// still usable and carries config:admin, and on POST a matching CSRF token.
 func (s *Server) console(h func(http.ResponseWriter, *http.Request, *session) error) http.HandlerFunc {
+	return s.consoleFor(false, h)
+}
+
+// consoleAny also lets in people signed in with Atlassian (the approval
+// queue, sign-out).
+func (s *Server) consoleAny(h func(http.ResponseWriter, *http.Request, *session) error) http.HandlerFunc {
+	return s.consoleFor(true, h)
+}
+
+func (s *Server) consoleFor(people bool, h func(http.ResponseWriter, *http.Request, *session) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var sess *session
 		if c, err := r.Cookie(sessionCookie); err == nil {
 			sess = s.sessions.get(c.Value)
 		}
-		if sess != nil {
+		if sess != nil && sess.person != nil && !people {
+			s.render(w, r, http.StatusForbidden, "message", page{Title: "Forbidden", Session: sess,
+				Error: "you are signed in with Atlassian as " + sess.keyName + ", which opens the approval queue only; this page needs the admin key sign-in"})
+			return
+		}
+		if sess != nil && sess.person == nil {
 			k, err := s.opts.Store.APIKey(r.Context(), sess.keyID)
 			if err != nil || !k.Usable(time.Now()) || !k.HasScope(ScopeConfigAdmin) {
 				if c, err := r.Cookie(sessionCookie); err == nil {
@@ -239,7 +261,21 @@ func (s *Server) consoleSigninForm(w http.ResponseWriter, r *http.Request) {
 	tok := randomToken()
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: tok, Path: "/console/signin", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(), MaxAge: 600})
-	s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", CSRF: tok, Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
+	s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", CSRF: tok, Data: s.signinData(safeNext(r.URL.Query().Get("next")))})
+}
+
+// signinData is what the sign-in page shows: where to go next and whether
+// "Sign in with Atlassian" is offered.
+func (s *Server) signinData(next string) map[string]string {
+	d := map[string]string{"Next": next}
+	if s.opts.AtlassianSignIn != nil {
+		// A person's session opens the approval queue only.
+		if !strings.HasPrefix(next, "/console/approvals") {
+			next = "/console/approvals"
+		}
+		d["Atlassian"] = signInPath + "?next=" + url.QueryEscape(next)
+	}
+	return d
 }
 
 func (s *Server) consoleSignin(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +284,7 @@ func (s *Server) consoleSignin(w http.ResponseWriter, r *http.Request) {
 		tok := randomToken()
 		http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: tok, Path: "/console/signin", HttpOnly: true,
 			SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(), MaxAge: 600})
-		s.render(w, r, status, "signin", page{Title: "Sign in", CSRF: tok, Error: msg, Data: map[string]string{"Next": safeNext(r.PostFormValue("next"))}})
+		s.render(w, r, status, "signin", page{Title: "Sign in", CSRF: tok, Error: msg, Data: s.signinData(safeNext(r.PostFormValue("next")))})
 	}
 	if err := r.ParseForm(); err != nil {
 		fail(http.StatusBadRequest, "the form could not be read")

@@ -21,10 +21,9 @@ import (
 // service's Decide like every other channel, so the same rules hold
 // (reporter refused, configured approvers only, first decision wins).
 //
-// Who decides: the console signs in with an API key, which names a key, not
-// a person. The approver's identity (an email the approver rules know) is
-// entered once per session, prefilled from the key's name when that is an
-// email, and kept server-side in the session.
+// Who decides: a person signed in with Atlassian (their Jira account id is
+// the approver, from GET /me), never a typed name. The admin key sign-in is
+// no person, so it sees the queue read-only.
 
 const (
 	consolePendingLimit = 200 // pending requests shown
@@ -42,9 +41,11 @@ type approvalRow struct {
 }
 
 type approvalsPage struct {
-	Approver     string // who decides in this session ("" = not set)
-	Suggested    string // prefill for the approver field
-	CanDecide    bool   // the key carries approvals:decide
+	Approver     string // the signed-in person's account id ("" = an admin key session)
+	ApproverName string // their name as Atlassian gave it
+	CanDecide    bool   // a person is signed in
+	SignIn       string // the "Sign in with Atlassian" URL, when offered
+	Delegations  []store.Delegation
 	Pending      []approvalRow
 	MorePending  bool
 	History      []approvalRow
@@ -63,9 +64,10 @@ type runLister interface {
 }
 
 func (s *Server) consoleApprovalRoutes() {
-	s.mux.HandleFunc("GET /console/approvals", s.console(s.consoleApprovals))
-	s.mux.HandleFunc("POST /console/approvals/approver", s.console(s.consoleSetApprover))
-	s.mux.HandleFunc("POST /console/approvals/{id}/decision", s.console(s.consoleDecide))
+	s.mux.HandleFunc("GET /console/approvals", s.consoleAny(s.consoleApprovals))
+	s.mux.HandleFunc("POST /console/approvals/{id}/decision", s.consoleAny(s.consoleDecide))
+	s.mux.HandleFunc("POST /console/delegations", s.consoleAny(s.consoleDelegate))
+	s.mux.HandleFunc("POST /console/delegations/{id}/revoke", s.consoleAny(s.consoleRevokeDelegation))
 	s.consoleNeedsInputRoutes()
 }
 
@@ -74,30 +76,6 @@ func (s *Server) needRunbook() error {
 		return switchyard.Errorf(switchyard.ErrNotFound, "approvals are not configured on this server (the runbook service is off; see approvals: in the config file)")
 	}
 	return nil
-}
-
-// canDecide reports whether the session's key carries approvals:decide.
-func (s *Server) canDecide(ctx context.Context, sess *session) (bool, error) {
-	k, err := s.opts.Store.APIKey(ctx, sess.keyID)
-	if err != nil {
-		return false, err
-	}
-	return k.HasScope(ScopeApprovalsDecide), nil
-}
-
-// approver is who decides in this session ("" until entered).
-func approver(sess *session) string { return sess.approver }
-
-// suggestedApprover prefills the approver field: what was entered, else the
-// key's name when it is an email.
-func suggestedApprover(sess *session) string {
-	if sess.approver != "" {
-		return sess.approver
-	}
-	if strings.Contains(sess.keyName, "@") && !strings.ContainsAny(sess.keyName, " \t") {
-		return sess.keyName
-	}
-	return ""
 }
 
 // issueURL is a run's link, only ever on its connection's Jira site (a run
@@ -136,12 +114,21 @@ func untilText(now, t time.Time) string {
 }
 
 func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPage, error) {
-	p := approvalsPage{Approver: approver(sess), Suggested: suggestedApprover(sess)}
-	ok, err := s.canDecide(ctx, sess)
-	if err != nil {
-		return p, err
+	p := approvalsPage{}
+	if sess.person != nil {
+		p.Approver, p.ApproverName, p.CanDecide = sess.person.AccountID, sess.person.Name, true
+		ds, err := s.opts.Runbook.Delegations(ctx)
+		if err != nil {
+			return p, err
+		}
+		for _, d := range ds {
+			if strings.EqualFold(d.From, p.Approver) || strings.EqualFold(d.To, p.Approver) {
+				p.Delegations = append(p.Delegations, d)
+			}
+		}
+	} else if s.opts.AtlassianSignIn != nil {
+		p.SignIn = signInPath + "?next=" + url.QueryEscape("/console/approvals")
 	}
-	p.CanDecide = ok
 	if err := s.needsInputData(ctx, sess, &p); err != nil {
 		return p, err
 	}
@@ -223,9 +210,6 @@ func (s *Server) consoleApprovals(w http.ResponseWriter, r *http.Request, sess *
 	if v := r.URL.Query().Get("supplied"); v != "" {
 		flash, hl = s.suppliedFlash(r.Context(), v)
 	}
-	if r.URL.Query().Get("approver") == "saved" {
-		flash = "You decide as " + sess.approver + " in this session."
-	}
 	return s.renderApprovals(w, r, sess, http.StatusOK, flash, "", hl)
 }
 
@@ -239,35 +223,6 @@ func (s *Server) approvalByID(ctx context.Context, id int64) (runbook.Pending, e
 		return runbook.Pending{}, switchyard.Errorf(switchyard.ErrNotFound, "approval %d not found", id)
 	}
 	return ps[0], nil
-}
-
-func validApprover(who string) error {
-	switch {
-	case who == "":
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "approver", "is required: the email (or account id) you decide as")
-	case len(who) > 254:
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "approver", "is longer than 254 characters")
-	case strings.ContainsAny(who, " \t\r\n<>\"'"):
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "approver", "%q is not an email or account id (no spaces or quotes)", who)
-	}
-	return nil
-}
-
-func (s *Server) consoleSetApprover(w http.ResponseWriter, r *http.Request, sess *session) error {
-	if err := s.needRunbook(); err != nil {
-		return err
-	}
-	who := strings.TrimSpace(r.PostFormValue("approver"))
-	if err := validApprover(who); err != nil {
-		return s.renderApprovals(w, r, sess, http.StatusBadRequest, "", err.Error(), 0)
-	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return switchyard.Errorf(switchyard.ErrUnauthorized, "sign in to the console first")
-	}
-	s.sessions.setApprover(c.Value, who)
-	http.Redirect(w, r, "/console/approvals?approver=saved", http.StatusSeeOther)
-	return nil
 }
 
 func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -294,33 +249,62 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request, sess *ses
 		}
 		return s.renderApprovals(w, r, sess, status, "", fmt.Sprintf("Could not %s %s: %v", verb, what, err), id)
 	}
-	ok, err := s.canDecide(r.Context(), sess)
-	if err != nil {
-		return err
+	if sess.person == nil {
+		return fail(switchyard.Errorf(switchyard.ErrForbidden, "the admin key sign-in (%q) cannot decide: decisions are made by people; sign in with Atlassian", sess.keyName))
 	}
-	if !ok {
-		return fail(switchyard.Errorf(switchyard.ErrForbidden, "the key %q lacks the approvals:decide scope; sign in with a key that has it", sess.keyName))
-	}
-	who := approver(sess)
-	if who == "" {
-		return fail(switchyard.FieldErrorf(switchyard.ErrInvalid, "approver", "is not set: enter who you decide as above first"))
-	}
+	who := sess.person.AccountID
 	ctx := runbook.WithActor(r.Context(), who)
-	_, err = s.opts.Runbook.Decide(ctx, id, runbook.Decision{Decision: decision, Approver: who,
-		Comment: strings.TrimSpace(r.PostFormValue("comment")), Channel: "console (key:" + sess.keyName + ")"})
+	_, err = s.opts.Runbook.Decide(ctx, id, runbook.Decision{Decision: decision, Approver: who, Claimed: r.PostFormValue("approver"),
+		Comment: strings.TrimSpace(r.PostFormValue("comment")), Channel: "console (atlassian:" + who + ")"})
 	if err != nil {
 		return fail(err)
 	}
-	s.logger.Info("console decision", "approval", id, "decision", decision, "approver", who, "key_id", sess.keyID)
+	s.logger.Info("console decision", "approval", id, "decision", decision, "approver", who)
 	http.Redirect(w, r, "/console/approvals?decided="+strconv.FormatInt(id, 10)+"#approval-"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
 }
 
-// setApprover records who decides in a session.
-func (ss *sessions) setApprover(id, who string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if s, ok := ss.m[id]; ok {
-		s.approver = who
+// consoleDelegate: a person signed in with Atlassian delegates their part
+// to someone until a time (UTC).
+func (s *Server) consoleDelegate(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.needRunbook(); err != nil {
+		return err
 	}
+	if sess.person == nil {
+		return s.renderApprovals(w, r, sess, http.StatusForbidden, "", "only a person signed in with Atlassian can delegate their approvals", 0)
+	}
+	until, err := time.Parse("2006-01-02T15:04", r.PostFormValue("until"))
+	if err != nil {
+		return s.renderApprovals(w, r, sess, http.StatusBadRequest, "", fmt.Sprintf("until: %q is not a date and time", r.PostFormValue("until")), 0)
+	}
+	d, err := s.opts.Runbook.Delegate(runbook.WithActor(r.Context(), sess.person.AccountID), sess.person.AccountID, strings.TrimSpace(r.PostFormValue("to")), time.Time{}, until)
+	if err != nil {
+		status, _ := statusOf(err)
+		if status == http.StatusInternalServerError {
+			return err
+		}
+		return s.renderApprovals(w, r, sess, status, "", "Could not delegate: "+err.Error(), 0)
+	}
+	return s.renderApprovals(w, r, sess, http.StatusOK, fmt.Sprintf("%s decides for you until %s.", d.To, d.Until.Format("2006-01-02 15:04 UTC")), "", 0)
+}
+
+func (s *Server) consoleRevokeDelegation(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.needRunbook(); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if sess.person == nil {
+		return s.renderApprovals(w, r, sess, http.StatusForbidden, "", "only a person signed in with Atlassian can revoke their delegations", 0)
+	}
+	if _, err := s.opts.Runbook.RevokeDelegation(r.Context(), id, sess.person.AccountID); err != nil {
+		status, _ := statusOf(err)
+		if status == http.StatusInternalServerError {
+			return err
+		}
+		return s.renderApprovals(w, r, sess, status, "", "Could not revoke: "+err.Error(), 0)
+	}
+	return s.renderApprovals(w, r, sess, http.StatusOK, "Delegation revoked.", "", 0)
 }

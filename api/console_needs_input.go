@@ -48,6 +48,9 @@ func (s *Server) consoleNeedsInputRoutes() {
 // canSupply reports whether the session's key carries ticket:ingest, the
 // scope that supplies inputs (see needs_input.go).
 func (s *Server) canSupply(ctx context.Context, sess *session) (bool, error) {
+	if sess.person != nil || sess.keyID == 0 {
+		return false, nil // a person signed in with Atlassian holds no scopes
+	}
 	k, err := s.opts.Store.APIKey(ctx, sess.keyID)
 	if err != nil {
 		return false, err

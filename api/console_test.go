@@ -200,38 +200,55 @@ func TestConsoleInChromium(t *testing.T) {
 	if href := attr(t, ctx, "#title-"+id+" a", "href"); href != e.simURL+"/browse/"+visible.Key {
 		t.Errorf("issue link %q", href)
 	}
+	// The admin key session is no person: no decision buttons, and an offer
+	// to sign in with Atlassian.
 	if n := count(t, ctx, "#approve-"+id); n != 0 {
-		t.Fatal("approve button shown before the approver is set")
+		t.Fatal("approve button shown to the admin key session")
 	}
-	// The reporter may not approve their own request: the error says so and nothing changes.
-	run("approver: reporter", chromedp.SendKeys(chromedp.CSS("#approver"), rbReporter+"\r"), chromedp.WaitVisible(chromedp.CSS("#approver-current")))
+	if n := count(t, ctx, "#approver"); n != 0 {
+		t.Fatal("the console still asks who is deciding")
+	}
+	if msg := text("#no-person"); !strings.Contains(msg, "cannot decide") {
+		t.Fatalf("admin key session note %q", msg)
+	}
+	screenshot(t, ctx, dir, "06-approvals-admin")
+	// The reporter signs in with Atlassian (the simulator's OAuth server
+	// consents as them) and may not approve their own request.
+	// #key is only on the sign-in page (the queue has its own #signin-atlassian).
+	run("sign out admin", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#key")), chromedp.WaitVisible(chromedp.CSS("#signin-atlassian")))
+	w := e.sim.World()
+	if err := w.SetUserActive(w.AdminAccountID(), visible.Reporter, true); err != nil { // an inactive account cannot sign in
+		t.Fatal(err)
+	}
+	e.sim.SetOAuthConsentAs(visible.Reporter)
+	defer e.sim.SetOAuthConsentAs("")
+	run("sign in as the reporter", chromedp.Click(chromedp.CSS("#signin-atlassian")), chromedp.WaitVisible(chromedp.CSS("#approve-"+id)))
+	if s := text("#approver-account"); s != visible.Reporter {
+		t.Fatalf("signed in as %q, want the reporter %s", s, visible.Reporter)
+	}
 	run("self-approval", chromedp.Click(chromedp.CSS("#approve-"+id)), chromedp.WaitVisible(chromedp.CSS("#error")))
 	if msg := text("#error"); !strings.Contains(msg, "own request") {
 		t.Fatalf("self-approval error %q", msg)
 	}
-	screenshot(t, ctx, dir, "06-approvals-refused")
+	screenshot(t, ctx, dir, "07-approvals-refused")
 	if r := e.do("GET", "/api/v1/approvals?status=pending", e.admin, nil); len(r.body["approvals"].([]any)) != 1 {
 		t.Fatalf("the refused approval changed the queue: %s", r.raw)
 	}
-	// An approver approves, by keyboard: focus the button and press Enter.
-	run("approver: carol", chromedp.SetValue(chromedp.CSS("#approver"), rbApprover), chromedp.Click(chromedp.CSS("#approver-save")),
-		chromedp.WaitVisible(chromedp.CSS("#approver-current")))
-	// #approver-current is already visible (showing the reporter) before the
-	// form's reload lands, so give the new page time to arrive.
-	s := text("#approver-current")
-	for deadline := time.Now().Add(10 * time.Second); s != rbApprover && time.Now().Before(deadline); s = text("#approver-current") {
-		time.Sleep(100 * time.Millisecond)
+	// An approver signs in with Atlassian and approves, by keyboard.
+	ap := e.simApprover()
+	run("sign out reporter", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#key")), chromedp.WaitVisible(chromedp.CSS("#signin-atlassian")))
+	e.sim.SetOAuthConsentAs(ap.AccountID)
+	run("sign in as the approver", chromedp.Click(chromedp.CSS("#signin-atlassian")), chromedp.WaitVisible(chromedp.CSS("#approve-"+id)))
+	if s := text("#approver-account"); s != ap.AccountID {
+		t.Fatalf("signed in as %q, want %s", s, ap.AccountID)
 	}
-	if s != rbApprover {
-		t.Fatalf("deciding as %q", s)
-	}
-	screenshot(t, ctx, dir, "07-approvals-pending")
+	screenshot(t, ctx, dir, "08-approvals-pending")
 	run("approve", chromedp.SendKeys(chromedp.CSS("#comment-"+id), "checked with the user"), chromedp.Focus(chromedp.CSS("#approve-"+id)),
 		chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS("#history-"+id)), chromedp.WaitVisible(chromedp.CSS("#no-pending")))
-	if row := text("#history-" + id); !strings.Contains(row, "approved") || !strings.Contains(row, rbApprover) || !strings.Contains(row, "checked with the user") {
+	if row := text("#history-" + id); !strings.Contains(row, "approved") || !strings.Contains(row, ap.AccountID) || !strings.Contains(row, "checked with the user") {
 		t.Fatalf("decided row %q", row)
 	}
-	if msg := text("#flash"); !strings.Contains(msg, visible.Key+": approved by "+rbApprover) {
+	if msg := text("#flash"); !strings.Contains(msg, visible.Key+": approved by "+ap.AccountID) {
 		t.Fatalf("decision flash %q", msg)
 	}
 	// The run executes (sandbox) and writes back; the page shows it on reload.
@@ -246,12 +263,13 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	screenshot(t, ctx, dir, "08-approvals-decided")
+	screenshot(t, ctx, dir, "09-approvals-decided")
 	if n := simRunComments(e, visible.Key); n != 1 {
 		t.Fatalf("%d write-back comments on %s, want 1", n, visible.Key)
 	}
-	// Deciding again is refused (first decision wins), shown as an error.
-	if r := e.do("POST", "/api/v1/approvals/"+id+"/decision", e.admin, map[string]string{"decision": "deny", "approver": "dave@example.com"}); r.status != 409 {
+	// Deciding again is refused (first decision wins).
+	_, daveKey := e.keyAs("dave", "dave@example.com", api.ScopeApprovalsDecide)
+	if r := e.do("POST", "/api/v1/approvals/"+id+"/decision", daveKey, map[string]string{"decision": "deny"}); r.status != 409 {
 		t.Fatalf("second decision: %d %s", r.status, r.raw)
 	}
 

@@ -62,8 +62,9 @@ type envOptions struct {
 	keyRate  float64
 	keyBurst int
 	maxBody  int64
-	oauth    bool // add the OAuth connection
-	runbook  bool // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+	oauth    bool             // add the OAuth connection
+	runbook  bool             // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+	policies []runbook.Policy // the runbook service's approval policies
 
 	tune func(*api.Options) // last changes to the server's options
 }
@@ -174,7 +175,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	stopRunbook := func() {}
 	if o.runbook {
-		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger)
+		opts.AtlassianSignIn = &api.AtlassianSignIn{ClientID: jirasim.DefaultOAuthClientID, ClientSecret: jirasim.DefaultOAuthClientSecret,
+			AuthURL: hs.URL + "/authorize", TokenURL: hs.URL + "/oauth/token", MeURL: hs.URL + "/me"}
+		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger, o.policies)
 		e.rb = opts.Runbook
 	}
 	// Every test client is 127.0.0.1; the per-address limit has its own test.
@@ -203,7 +206,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		idx.Close()
 		db.Close()
 	})
-	_, e.admin = e.key("admin", api.AllScopes...)
+	// The all-scopes key is bound to the env's approver, so API tests can
+	// decide with it (a console session signed in with it still cannot).
+	_, e.admin = e.keyAs("admin", rbApprover, api.AllScopes...)
 	return e
 }
 
@@ -239,6 +244,16 @@ func (s tokens) SaveToken(ctx context.Context, conn string, t *oauth2.Token) err
 func (e *env) key(name string, scopes ...string) (store.APIKey, string) {
 	e.t.Helper()
 	k, secret, err := e.db.CreateAPIKey(context.Background(), store.NewAPIKey{Name: name, Scopes: scopes})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return k, secret
+}
+
+// keyAs is a key bound to a Jira account (keys create --as).
+func (e *env) keyAs(name, account string, scopes ...string) (store.APIKey, string) {
+	e.t.Helper()
+	k, secret, err := e.db.CreateAPIKey(context.Background(), store.NewAPIKey{Name: name, Scopes: scopes, AccountID: account})
 	if err != nil {
 		e.t.Fatal(err)
 	}

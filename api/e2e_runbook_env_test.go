@@ -21,7 +21,7 @@ const (
 // runbook builds the runbook service and audit chain on the env's store, with
 // the simulator as the connection's Jira (write-back lands there), and runs
 // its background work until the returned stop is called.
-func (e *env) runbook(logger *slog.Logger) (*runbook.Service, *audit.Chain, func()) {
+func (e *env) runbook(logger *slog.Logger, policies []runbook.Policy) (*runbook.Service, *audit.Chain, func()) {
 	e.t.Helper()
 	jc, err := connector.New(connector.Options{Name: connName, BaseURL: e.simURL, MaxRetries: -1, RequestsPerSecond: 1000,
 		Auth: connector.APITokenAuth(e.sim.AdminEmail(), jirasim.DefaultAdminToken)})
@@ -35,7 +35,7 @@ func (e *env) runbook(logger *slog.Logger) (*runbook.Service, *audit.Chain, func
 	chain := audit.New(e.db)
 	svc, err := runbook.New(runbook.Options{
 		Store: e.db, Audit: chain, Classifier: cls, Jira: map[string]runbook.Jira{connName: jc},
-		Approvers: []string{rbApprover, "dave@example.com"}, Logger: logger,
+		Approvers: []string{rbApprover, "dave@example.com", e.simApprover().Email}, Logger: logger, Policies: policies,
 		PollInterval: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 20 * time.Millisecond },
 	})
 	if err != nil {
@@ -83,4 +83,41 @@ func runCommentCount(sim *jirasim.Server, key string) int {
 		}
 	}
 	return n
+}
+
+// simApprover is the simulator person listed in approvals.approvers (by
+// e-mail): the first active person with a visible e-mail who is not the admin.
+func (e *env) simApprover() *jirasim.SimUser { return e.simPeople()[0] }
+
+// simOutsider is a simulator person who is no approver.
+func (e *env) simOutsider() *jirasim.SimUser { return e.simPeople()[1] }
+
+func (e *env) simPeople() []*jirasim.SimUser {
+	e.t.Helper()
+	w := e.sim.World()
+	w.RLock()
+	defer w.RUnlock()
+	var out []*jirasim.SimUser
+	for _, u := range w.Users {
+		if u.Email != "" && u.Active && u.AccountType == "atlassian" && u.AccountID != w.AdminAccountID() && !e.isReporter(w, u.AccountID) {
+			out = append(out, u)
+		}
+	}
+	if len(out) < 2 {
+		e.t.Fatal("the simulator has too few people with visible e-mails")
+	}
+	return out
+}
+
+// isReporter: a person who reports none of the first issues (tests use those).
+func (e *env) isReporter(w *jirasim.World, account string) bool {
+	for i, iss := range w.Issues {
+		if i >= 10 {
+			break
+		}
+		if iss.Reporter == account {
+			return true
+		}
+	}
+	return false
 }

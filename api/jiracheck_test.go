@@ -72,7 +72,7 @@ func TestIngestAPIChecksJira(t *testing.T) {
 	case strings.Contains(string(raw), "mallory@evil.example\",\"source"):
 		t.Fatalf("an input was drawn from the caller's text: %s", raw)
 	}
-	st, out, _ = e.do(t, "POST", fmt.Sprintf("/api/v1/approvals/%d/decision", id), api.ScopeApprovalsDecide, "application/json",
+	st, out, _ = e.do(t, "POST", fmt.Sprintf("/api/v1/approvals/%d/decision", id), "as:dave@example.com", "application/json",
 		[]byte(`{"decision":"approve","approver":"dave@example.com"}`))
 	if st != 200 {
 		t.Fatalf("approve: %d %v", st, out)

@@ -1,13 +1,21 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"switchyard"
 	"switchyard/store"
 )
+
+// accountFinder finds a synced Jira account by id or e-mail (*store.DB).
+type accountFinder interface {
+	FindAccount(ctx context.Context, name string) (switchyard.User, error)
+}
 
 type createKeyRequest struct {
 	Name   string   `json:"name"`
@@ -15,6 +23,9 @@ type createKeyRequest struct {
 	// ExpiresAt (RFC 3339) or ExpiresIn (a Go duration such as "720h"); neither: never.
 	ExpiresAt *time.Time `json:"expiresAt"`
 	ExpiresIn string     `json:"expiresIn"`
+	// As binds the key to a synced Jira account (account id or visible
+	// e-mail): the key then decides approvals as that person.
+	As string `json:"as"`
 }
 
 // createdKey is the only answer that carries a key's secret.
@@ -62,7 +73,22 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) error {
 		}
 		expires = time.Now().Add(d)
 	}
-	k, secret, err := s.opts.Store.CreateAPIKey(r.Context(), store.NewAPIKey{Name: req.Name, Scopes: req.Scopes, Expires: expires})
+	var account string
+	if strings.TrimSpace(req.As) != "" {
+		af, ok := s.opts.Store.(accountFinder)
+		if !ok {
+			return switchyard.FieldErrorf(switchyard.ErrInvalid, "as", "this server cannot look up Jira accounts")
+		}
+		u, err := af.FindAccount(r.Context(), req.As)
+		if err != nil {
+			if errors.Is(err, switchyard.ErrNotFound) {
+				return switchyard.FieldErrorf(switchyard.ErrInvalid, "as", "%v", err)
+			}
+			return err
+		}
+		account = u.AccountID
+	}
+	k, secret, err := s.opts.Store.CreateAPIKey(r.Context(), store.NewAPIKey{Name: req.Name, Scopes: req.Scopes, Expires: expires, AccountID: account})
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,14 @@ func newRBEnv(t *testing.T) *rbEnv {
 		}
 		e.keys[sc] = secret
 	}
+	// Keys bound to people (keys create --as): only these decide.
+	for _, who := range []string{"carol@example.com", "dave@example.com", "bob@example.com"} {
+		_, secret, err := e.db.CreateAPIKey(context.Background(), store.NewAPIKey{Name: "decide as " + who, Scopes: []string{api.ScopeApprovalsDecide}, AccountID: who})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.keys["as:"+who] = secret
+	}
 	return e
 }
 
@@ -269,22 +277,33 @@ func TestRunbookAPIEndToEnd(t *testing.T) {
 		b, _ := json.Marshal(map[string]string{"decision": d, "approver": who, "comment": "via API"})
 		return b
 	}
-	if st, out, _ = e.do(t, "POST", path, api.ScopeApprovalsDecide, js, dec("approve", "bob@example.com")); st != 403 || !strings.Contains(errMsg(out), "own request") {
+	if st, out, _ = e.do(t, "POST", path, "as:bob@example.com", js, dec("approve", "bob@example.com")); st != 403 || !strings.Contains(errMsg(out), "own request") {
 		t.Fatalf("self-approval: %d %v", st, out)
+	}
+	// A key decides as its own account only: an unbound key cannot decide,
+	// and a bound key naming someone else in the body is refused.
+	if st, out, _ = e.do(t, "POST", path, api.ScopeApprovalsDecide, js, dec("approve", "carol@example.com")); st != 403 || !strings.Contains(errMsg(out), "not bound to a Jira account") {
+		t.Fatalf("unbound key deciding: %d %v", st, out)
+	}
+	if st, out, _ = e.do(t, "POST", path, "as:bob@example.com", js, dec("approve", "carol@example.com")); st != 403 || !strings.Contains(errMsg(out), "authenticated as bob@example.com") {
+		t.Fatalf("bob's key deciding as carol: %d %v", st, out)
 	}
 	if st, out, _ = e.do(t, "POST", path, api.ScopeTicketIngest, js, dec("approve", "carol@example.com")); st != 403 {
 		t.Fatalf("ingest key deciding: %d %v", st, out)
 	}
-	if st, out, _ = e.do(t, "POST", path, api.ScopeApprovalsDecide, js, dec("perhaps", "carol@example.com")); st != 400 || !strings.Contains(errMsg(out), "decision") {
+	if st, out, _ = e.do(t, "POST", path, "as:carol@example.com", js, dec("perhaps", "carol@example.com")); st != 400 || !strings.Contains(errMsg(out), "decision") {
 		t.Fatalf("bad decision: %d %v", st, out)
 	}
-	if st, _, _ = e.do(t, "POST", "/api/v1/approvals/99999/decision", api.ScopeApprovalsDecide, js, dec("approve", "carol@example.com")); st != 404 {
+	if st, _, _ = e.do(t, "POST", "/api/v1/approvals/99999/decision", "as:carol@example.com", js, dec("approve", "carol@example.com")); st != 404 {
 		t.Fatalf("unknown approval: %d", st)
 	}
-	if st, out, _ = e.do(t, "POST", path, api.ScopeApprovalsDecide, js, dec("approve", "carol@example.com")); st != 200 || out["state"] == "pending_approval" {
+	if r, _ := e.svc.Get(context.Background(), mustRunByApproval(t, e, approvalID)); r.State != runbook.StatePending {
+		t.Fatalf("refused decisions changed the run: %s", r.State)
+	}
+	if st, out, _ = e.do(t, "POST", path, "as:carol@example.com", js, []byte(`{"decision":"approve","comment":"via API"}`)); st != 200 || out["state"] == "pending_approval" || out["approval"].(map[string]any)["decidedBy"] != "carol@example.com" {
 		t.Fatalf("approve: %d %v", st, out)
 	}
-	if st, out, _ = e.do(t, "POST", path, api.ScopeApprovalsDecide, js, dec("deny", "dave@example.com")); st != 409 || !strings.Contains(errMsg(out), "already approved") {
+	if st, out, _ = e.do(t, "POST", path, "as:dave@example.com", js, dec("deny", "dave@example.com")); st != 409 || !strings.Contains(errMsg(out), "already approved") {
 		t.Fatalf("second decision: %d %v", st, out)
 	}
 	waitFor(t, "one comment", func() bool { return e.comments(key) == 1 })
@@ -351,9 +370,9 @@ func TestSlackAndLinkEndpoints(t *testing.T) {
 	if st, _ := slack("slack-secret", now.Add(-10*time.Minute), body); st != 401 {
 		t.Fatalf("stale: %d", st)
 	}
-	// U1 is not a configured approver: recorded as a refusal, shown to the user.
+	// U1 is linked to no Jira account: refused, with the reason shown to the user.
 	st, m := slack("slack-secret", now, body)
-	if st != 200 || !strings.Contains(fmt.Sprint(m["text"]), "not a configured approver") {
+	if st != 200 || !strings.Contains(fmt.Sprint(m["text"]), "is not linked to a Jira account") {
 		t.Fatalf("non-approver: %d %v", st, m)
 	}
 	if st, _ := slack("slack-secret", now, body); st != 401 {
@@ -371,8 +390,12 @@ func TestSlackAndLinkEndpoints(t *testing.T) {
 	if r, _ := e.svc.Get(context.Background(), run.ID); r.State != runbook.StatePending {
 		t.Fatalf("GET decided: %s", r.State)
 	}
-	post := func(tok string) int {
-		form := []byte(url.Values{"token": {tok}}.Encode())
+	post := func(tok string, approver ...string) int {
+		v := url.Values{"token": {tok}}
+		if len(approver) > 0 {
+			v.Set("approver", approver[0])
+		}
+		form := []byte(v.Encode())
 		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/approvals/%d/link", e.url, id), bytes.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, _ := send(t, req, form)
@@ -380,6 +403,10 @@ func TestSlackAndLinkEndpoints(t *testing.T) {
 	}
 	if st := post(tok + "x"); st != 401 {
 		t.Fatalf("forged link: %d", st)
+	}
+	// The link decides as the approver it was sent to, not as one a form names.
+	if st := post(tok, "dave@example.com"); st != 403 {
+		t.Fatalf("link with another approver: %d", st)
 	}
 	if st := post(tok); st != 200 {
 		t.Fatalf("link decision: %d", st)
@@ -404,4 +431,13 @@ func linkToken(t *testing.T, e *rbEnv, run runbook.Run) string {
 		t.Fatalf("link %q", links[0].Approve)
 	}
 	return u.Query().Get("token")
+}
+
+func mustRunByApproval(t *testing.T, e *rbEnv, approvalID int64) int64 {
+	t.Helper()
+	ps, err := e.svc.Approvals(context.Background(), "", approvalID-1, 1)
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("approval %d: %v", approvalID, err)
+	}
+	return ps[0].Run.ID
 }

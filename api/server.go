@@ -72,6 +72,9 @@ type Options struct {
 	WebhookWorkers int // default 2
 	// SessionTTL is how long a console sign-in lasts (default 12h).
 	SessionTTL time.Duration
+	// AtlassianSignIn enables the console's "Sign in with Atlassian", the
+	// only console sign-in that may decide approvals; nil = off.
+	AtlassianSignIn *AtlassianSignIn
 	// Runbook runs tickets (ingest, approvals, Slack and link decisions) and
 	// Audit is the audit chain (GET /api/v1/audit…); nil disables their routes.
 	Runbook *RunbookService

@@ -99,7 +99,7 @@ func (s *Server) handleLinkDecide(w http.ResponseWriter, r *http.Request) {
 		s.linkError(w, r, switchyard.FieldErrorf(switchyard.ErrInvalid, "token", "unreadable form: %v", err))
 		return
 	}
-	run, err := s.opts.Runbook.DecideByLink(r.Context(), id, r.PostForm.Get("token"))
+	run, err := s.opts.Runbook.DecideByLink(r.Context(), id, r.PostForm.Get("token"), r.PostForm.Get("approver"))
 	if err != nil {
 		s.linkError(w, r, err)
 		return

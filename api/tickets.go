@@ -22,7 +22,11 @@ func (s *Server) runbookRoutes() {
 	if s.opts.Runbook != nil {
 		s.api("POST", "/api/v1/tickets/ingest", ScopeTicketIngest, s.handleIngest)
 		s.api("GET", "/api/v1/approvals", ScopeApprovalsDecide, s.handleApprovals)
+		s.api("GET", "/api/v1/approvals/{id}", ScopeApprovalsDecide, s.handleApproval)
 		s.api("POST", "/api/v1/approvals/{id}/decision", ScopeApprovalsDecide, s.handleDecision)
+		s.api("GET", "/api/v1/delegations", ScopeApprovalsDecide, s.handleDelegations)
+		s.api("POST", "/api/v1/delegations", ScopeApprovalsDecide, s.handleDelegate)
+		s.api("DELETE", "/api/v1/delegations/{id}", ScopeApprovalsDecide, s.handleRevokeDelegation)
 		// Signed by Slack and by Switchyard's own link tokens, not by API keys.
 		s.public("POST", "/api/v1/slack/interactivity", s.handleSlackInteractivity)
 		s.mux.HandleFunc("GET /api/v1/approvals/{id}/link", s.handleLinkPage)
@@ -92,7 +96,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	}
 	t := runbook.Ticket{Source: req.Source, IssueKey: req.Ticket.IssueKey, Summary: req.Ticket.Summary,
 		Description: req.Ticket.Description, URL: req.Ticket.URL, ReporterEmail: req.Ticket.ReporterEmail}
-	res, err := s.opts.Runbook.Ingest(runbook.WithActor(r.Context(), actor(r)), r.URL.Query().Get("connection"), t)
+	ctx := runbook.WithActor(r.Context(), actor(r))
+	if k, ok := principal(r.Context()); ok && k.AccountID != "" {
+		ctx = runbook.WithPerson(ctx, k.AccountID) // who ingests cannot approve
+	}
+	res, err := s.opts.Runbook.Ingest(ctx, r.URL.Query().Get("connection"), t)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,28 @@ type Server struct {
 	// TrustedProxies (IPs or CIDRs) are reverse proxies whose
 	// X-Forwarded-For names the client for that budget.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// AtlassianSignIn is the console's "Sign in with Atlassian" for
+	// approvers (OAuth 2.0 3LO, scope read:me).
+	AtlassianSignIn AtlassianSignIn `yaml:"atlassian_signin"`
 }
+
+// AtlassianSignIn is the OAuth app approvers sign in to the console with.
+// Connection borrows an oauth connection's client_id, client_secret,
+// auth_url and token_url (and its api_gateway_url for /me) for what is left
+// out. Off when neither client_id nor connection is set.
+type AtlassianSignIn struct {
+	Connection   string `yaml:"connection"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	AuthURL      string `yaml:"auth_url"`
+	TokenURL     string `yaml:"token_url"`
+	MeURL        string `yaml:"me_url"`       // default https://api.atlassian.com/me
+	RedirectURL  string `yaml:"redirect_url"` // default <public_url>/console/signin/atlassian/callback
+}
+
+// Enabled reports whether the sign-in is configured.
+func (a AtlassianSignIn) Enabled() bool { return a.ClientID != "" || a.Connection != "" }
 
 // Connection is one Jira site.
 type Connection struct {
@@ -157,7 +178,71 @@ type Approvals struct {
 	// Triggers select synced and webhook-delivered issues that enter the
 	// runbook pipeline by themselves.
 	Triggers []Trigger `yaml:"triggers"`
+	// PrivilegedGroups are Jira groups (names or ids) whose members are
+	// privileged targets: a run acting on one has risk "privileged".
+	PrivilegedGroups []string `yaml:"privileged_groups"`
+	// Policies say who approves which runbook at which risk, in which steps;
+	// the first policy that matches a run applies. A run no policy matches
+	// is decided once by approvals.approvers, as before.
+	Policies []Policy `yaml:"policies"`
+	// Delegations hand an approver's part to another person for a time
+	// window (more can be added through the API and the console).
+	Delegations []Delegation `yaml:"delegations"`
 }
+
+// Policy is one approval policy (approvals.policies[]).
+type Policy struct {
+	Name     string   `yaml:"name"`
+	Runbooks []string `yaml:"runbooks"` // runbook ids (RB-002) or intents; empty = every runbook
+	Risk     string   `yaml:"risk"`     // normal | privileged | any (default any)
+	Steps    []Step   `yaml:"steps"`
+	// RemindAfter reminds a step's approvers when it has waited this long;
+	// EscalateAfter then also lets Fallback approve it. 0 = never.
+	RemindAfter   time.Duration `yaml:"remind_after"`
+	EscalateAfter time.Duration `yaml:"escalate_after"`
+	Fallback      ApproverSet   `yaml:"fallback"`
+	// ReasonOnApprove also requires a reason to approve (a deny always needs one).
+	ReasonOnApprove bool `yaml:"reason_on_approve"`
+}
+
+// Step is one step of a policy: Required people of Approvers must approve.
+type Step struct {
+	Name      string      `yaml:"name"`
+	Approvers ApproverSet `yaml:"approvers"`
+	Required  int         `yaml:"required"` // default 1
+}
+
+// ApproverSet is who may approve: members of synced Jira groups, of
+// project roles, named users (account id or e-mail), or any of these.
+type ApproverSet struct {
+	Groups []string      `yaml:"groups"`
+	Roles  []ProjectRole `yaml:"roles"`
+	Users  []string      `yaml:"users"`
+}
+
+// Empty reports whether the set names nobody.
+func (a ApproverSet) Empty() bool { return len(a.Groups)+len(a.Roles)+len(a.Users) == 0 }
+
+// ProjectRole names a project role: {project: ITSM, role: Administrators}.
+type ProjectRole struct {
+	Project string `yaml:"project"`
+	Role    string `yaml:"role"`
+}
+
+// Delegation lets To act for From between From and Until.
+type Delegation struct {
+	From  string    `yaml:"from"` // account id or e-mail
+	To    string    `yaml:"to"`
+	Start time.Time `yaml:"start"` // default: always
+	Until time.Time `yaml:"until"` // required
+}
+
+// Policy risks.
+const (
+	RiskAny        = "any"
+	RiskNormal     = "normal"
+	RiskPrivileged = "privileged"
+)
 
 // Executor kinds.
 const (

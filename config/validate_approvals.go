@@ -49,8 +49,62 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// resolveSignIn fills server.atlassian_signin from its connection's OAuth
+// app and checks it.
+func (c *Config) resolveSignIn(v *validator) {
+	a := &c.Server.AtlassianSignIn
+	const p = "server.atlassian_signin"
+	if !a.Enabled() {
+		return
+	}
+	if a.Connection != "" {
+		var found *Connection
+		for i := range c.Connections {
+			if c.Connections[i].Name == a.Connection {
+				found = &c.Connections[i]
+			}
+		}
+		switch {
+		case found == nil:
+			v.add(p+".connection", "%q is not a configured connection", clip(a.Connection))
+		case found.Auth.Type != AuthOAuth && a.ClientID == "":
+			v.add(p+".connection", "connection %q uses %s auth, so it has no OAuth app to borrow; set %s.client_id and client_secret", found.Name, found.Auth.Type, p)
+		case found.Auth.Type == AuthOAuth:
+			au := found.Auth
+			if a.ClientID == "" {
+				a.ClientID, a.ClientSecret = au.ClientID, au.ClientSecret
+			}
+			if a.AuthURL == "" {
+				a.AuthURL = au.AuthURL
+			}
+			if a.TokenURL == "" {
+				a.TokenURL = au.TokenURL
+			}
+			if a.MeURL == "" && au.APIGatewayURL != "" {
+				a.MeURL = strings.TrimRight(au.APIGatewayURL, "/") + "/me"
+			}
+		}
+	}
+	if a.ClientID == "" {
+		v.add(p+".client_id", "is required (or name an oauth connection in %s.connection)", p)
+	}
+	if !a.ClientSecret.IsSet() {
+		v.add(p+".client_secret", "is required")
+	}
+	for key, u := range map[string]string{"auth_url": a.AuthURL, "token_url": a.TokenURL, "me_url": a.MeURL, "redirect_url": a.RedirectURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			v.add(p+"."+key, "must be an absolute http(s) URL, not %q", clip(u))
+		}
+	}
+}
+
 // validateRunbook checks classify, approvals, notifiers and audit keys.
 func (c *Config) validateRunbook(v *validator) {
+	c.resolveSignIn(v)
+	c.validatePolicies(v)
 	a := &c.Approvals
 	if a.LinkSecret.IsSet() && len(a.LinkSecret.Value()) < 16 {
 		v.add("approvals.link_secret", "is shorter than 16 bytes (generate one with: openssl rand -base64 32)")

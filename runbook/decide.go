@@ -15,9 +15,16 @@ import (
 // Decision is a human decision on an approval request.
 type Decision struct {
 	Decision string `json:"decision"` // approve | deny
-	Approver string `json:"approver"` // who decides: email, account id or Slack user
-	Comment  string `json:"comment,omitempty"`
-	Channel  string `json:"channel,omitempty"` // api, console, slack, teams, link
+	// Approver is the authenticated person deciding: the Jira account id of
+	// the bound API key, the console's Atlassian sign-in, the mapped Slack
+	// user or the signed link's approver. Never a caller's claim.
+	Approver string `json:"approver"`
+	// Claimed is who the caller said decides (the API body's approver, a
+	// form's approver field); when given it must be the same person as
+	// Approver, else the decision is refused.
+	Claimed string `json:"claimed,omitempty"`
+	Comment string `json:"comment,omitempty"`
+	Channel string `json:"channel,omitempty"` // api, console, slack, teams, link
 }
 
 const maxComment = 2000
@@ -61,7 +68,18 @@ func (s *Service) Decide(ctx context.Context, approvalID int64, d Decision) (Run
 	if a.Status != store.ApprovalPending {
 		return run, alreadyDecided(a)
 	}
-	if err := s.allowed(ctx, run, d.Approver); err != nil {
+	err = s.sameAsClaimed(ctx, run, d)
+	if err == nil {
+		pol, _, perr := s.policyOf(ctx, run.ID)
+		if perr != nil {
+			return run, perr
+		}
+		if pol != nil {
+			return s.decidePolicy(ctx, a, run, pol, d)
+		}
+		err = s.allowed(ctx, run, d.Approver)
+	}
+	if err != nil {
 		s.appendAudit(ctx, "decision.refused", d.Approver, run.IssueKey, map[string]any{
 			"run": run.ID, "approval": a.ID, "decision": d.Decision, "channel": d.Channel, "reason": err.Error(),
 		})
@@ -90,6 +108,16 @@ func (s *Service) Decide(ctx context.Context, approvalID int64, d Decision) (Run
 		}
 	}
 	return s.Get(ctx, run.ID)
+}
+
+// sameAsClaimed refuses a decision whose claimed approver is not the
+// authenticated one: a key, session or link decides as its own person only.
+func (s *Service) sameAsClaimed(ctx context.Context, run Run, d Decision) error {
+	c := strings.TrimSpace(d.Claimed)
+	if c == "" || s.resolve(ctx, run.Connection, c).is(s.resolve(ctx, run.Connection, d.Approver)) {
+		return nil
+	}
+	return switchyard.Errorf(switchyard.ErrForbidden, "the decision names approver %s but is authenticated as %s; a decision is made only as the authenticated person", truncate(c, 80), d.Approver)
 }
 
 func alreadyDecided(a store.Approval) error {

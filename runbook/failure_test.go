@@ -432,24 +432,29 @@ func TestTeamsLinks(t *testing.T) {
 	}
 	id := run.Approval.ID
 	// A forged token and one for another approval.
-	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[0])+"x"); !errors.Is(err, switchyard.ErrUnauthorized) {
+	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[0])+"x", ""); !errors.Is(err, switchyard.ErrUnauthorized) {
 		t.Fatalf("forged: %v", err)
 	}
-	if _, err := h.svc.DecideByLink(context.Background(), id+1, token(links[0])); !errors.Is(err, switchyard.ErrUnauthorized) {
+	if _, err := h.svc.DecideByLink(context.Background(), id+1, token(links[0]), ""); !errors.Is(err, switchyard.ErrUnauthorized) {
 		t.Fatalf("other approval: %v", err)
 	}
 	info, err := h.svc.InspectLink(context.Background(), id, token(links[0]))
 	if err != nil || info.Decision != "approve" || info.Approver != "carol@example.com" || info.IssueKey != keys[0] {
 		t.Fatalf("inspect: %+v %v", info, err)
 	}
-	r, err := h.svc.DecideByLink(context.Background(), id, token(links[0]))
+	// A form that names someone other than the link's approver is refused,
+	// and the link stays usable.
+	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[0]), "dave@example.com"); !errors.Is(err, switchyard.ErrForbidden) {
+		t.Fatalf("link with another approver in the form: %v", err)
+	}
+	r, err := h.svc.DecideByLink(context.Background(), id, token(links[0]), "")
 	if err != nil || r.Approval.Status != "approved" || r.Approval.DecidedBy != "carol@example.com" {
 		t.Fatalf("link decision: %+v %v", r.Approval, err)
 	}
-	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[0])); !errors.Is(err, switchyard.ErrConflict) || !strings.Contains(err.Error(), "already used") {
+	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[0]), ""); !errors.Is(err, switchyard.ErrConflict) || !strings.Contains(err.Error(), "already used") {
 		t.Fatalf("reuse: %v", err)
 	}
-	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[3])); !errors.Is(err, switchyard.ErrConflict) {
+	if _, err := h.svc.DecideByLink(context.Background(), id, token(links[3]), ""); !errors.Is(err, switchyard.ErrConflict) {
 		t.Fatalf("second decision by link: %v", err)
 	}
 }

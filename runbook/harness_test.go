@@ -3,6 +3,7 @@ package runbook_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,6 +48,22 @@ type capture struct {
 	fail  bool
 	slack bool
 	ts    *httptest.Server
+	// users are Slack's users.info answers: id → e-mail, confirmed or not.
+	users map[string]slackUser
+}
+
+type slackUser struct {
+	email     string
+	confirmed bool
+}
+
+func (c *capture) setUser(id, email string, confirmed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.users == nil {
+		c.users = map[string]slackUser{}
+	}
+	c.users[id] = slackUser{email, confirmed}
 }
 
 type captured struct {
@@ -70,6 +87,18 @@ func newCapture(t *testing.T, slack bool) *capture {
 		c.mu.Unlock()
 		if fail {
 			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		if c.slack && r.URL.Path == "/users.info" {
+			w.Header().Set("Content-Type", "application/json")
+			c.mu.Lock()
+			u, ok := c.users[fmt.Sprint(body["user"])]
+			c.mu.Unlock()
+			if !ok {
+				json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "user_not_found"})
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": map[string]any{"id": body["user"], "is_email_confirmed": u.confirmed, "profile": map[string]any{"email": u.email}}})
 			return
 		}
 		if c.slack {

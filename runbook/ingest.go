@@ -192,10 +192,33 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 		}
 	}
 	actor := actorOf(ctx)
+	var pol *policyNote
+	if res.Disposition == classify.PendingApproval {
+		probe, err := runFrom(tr)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		probe.Connection = conn
+		if pol, err = s.choosePolicy(ctx, probe); err != nil {
+			return IngestResult{}, fmt.Errorf("ingest %s: approval policy: %w", t.IssueKey, err)
+		}
+	}
 	// The run, its approval request, its notifications and its audit records
 	// commit together: a crash leaves all of them or none.
 	stored, appr, created, err := s.create(ctx, tr, expires, func(tx *store.Tx, r store.TicketRun, a store.Approval) error {
+		if a.ID != 0 || r.State == StateNeedsInput {
+			// Who ingested may not approve, also once a needs_input run
+			// reaches approval.
+			if err := tx.SetRunNote(ctx, r.ID, "ingester", mustJSON(ingesterNote{Actor: actor, Account: personOf(ctx)})); err != nil {
+				return err
+			}
+		}
 		if a.ID != 0 {
+			if pol != nil {
+				if err := tx.SetRunNote(ctx, r.ID, "policy", mustJSON(pol)); err != nil {
+					return err
+				}
+			}
 			for _, n := range s.opts.Notifiers {
 				it := store.OutboxItem{Kind: kindNotify, Key: notifyKey(r.ID, n.Name()), Payload: mustJSON(itemPayload{Run: r.ID, Notifier: n.Name()})}
 				if _, _, err := tx.Enqueue(ctx, it); err != nil {
@@ -228,6 +251,9 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 		if a.ID != 0 {
 			cl["approval"] = a.ID
 			cl["expiresAt"] = a.Expires.UTC().Format(timeFormat)
+			if pol != nil {
+				cl["policy"], cl["risk"] = pol.Name, pol.Risk
+			}
 		}
 		_, err = tx.AppendAuditAfter(ctx, rec, s.record(audit.Entry{Type: audit.TypeClassify, Actor: "system", Subject: t.IssueKey, Payload: cl}))
 		return err
@@ -244,6 +270,9 @@ func (s *Service) ingest(ctx context.Context, conn string, t Ticket, from *switc
 	}
 	if appr.ID != 0 {
 		run.Approval = &appr
+		if run.Policy, err = s.policyStatus(ctx, run); err != nil {
+			return IngestResult{}, err
+		}
 		if len(s.opts.Notifiers) > 0 {
 			s.wake()
 		}

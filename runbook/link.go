@@ -99,11 +99,30 @@ func (s *Service) InspectLink(ctx context.Context, id int64, token string) (Link
 }
 
 // DecideByLink uses a signed link: once, before it expires, deciding as the
-// approver it names (the usual rules apply).
-func (s *Service) DecideByLink(ctx context.Context, id int64, token string) (Run, error) {
+// approver it names (the usual rules apply). claimed is an approver the
+// submitted form names, if any: someone other than the link's approver is
+// refused.
+func (s *Service) DecideByLink(ctx context.Context, id int64, token, claimed string) (Run, error) {
 	c, err := s.parseLink(id, token)
 	if err != nil {
 		return Run{}, err
+	}
+	if claimed != "" {
+		// Checked before the link is used up: a refused attempt changes nothing.
+		a, err := s.db.Approval(ctx, id)
+		if err != nil {
+			return Run{}, err
+		}
+		run, err := s.Get(ctx, a.RunID)
+		if err != nil {
+			return Run{}, err
+		}
+		if err := s.sameAsClaimed(ctx, run, Decision{Approver: c.Approver, Claimed: claimed}); err != nil {
+			s.appendAudit(ctx, "decision.refused", c.Approver, run.IssueKey, map[string]any{
+				"run": run.ID, "approval": id, "decision": c.Decision, "channel": "link", "reason": err.Error(),
+			})
+			return run, err
+		}
 	}
 	ttl := time.Until(time.UnixMilli(c.Expires)) + time.Hour
 	if ttl < time.Hour {
@@ -116,7 +135,7 @@ func (s *Service) DecideByLink(ctx context.Context, id int64, token string) (Run
 	if !first {
 		return Run{}, switchyard.Errorf(switchyard.ErrConflict, "this decision link was already used")
 	}
-	return s.Decide(WithActor(ctx, c.Approver), id, Decision{Decision: c.Decision, Approver: c.Approver, Channel: "link"})
+	return s.Decide(WithActor(ctx, c.Approver), id, Decision{Decision: c.Decision, Approver: c.Approver, Claimed: claimed, Channel: "link"})
 }
 
 // DecisionLinks returns fresh signed approve/deny links of a run's pending

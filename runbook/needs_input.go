@@ -94,8 +94,24 @@ func (s *Service) SupplyInputs(ctx context.Context, runID int64, supplied map[st
 	next.Reason = ""
 	next.Inputs = mustJSON(d)
 	actor := actorOf(ctx)
+	// The policy is chosen now, as ingest does for a run that goes straight
+	// to approval: the supplied target decides its risk.
+	probe, err := runFrom(next)
+	if err != nil {
+		return Run{}, err
+	}
+	probe.Connection = tr.Conn
+	pol, err := s.choosePolicy(ctx, probe)
+	if err != nil {
+		return Run{}, fmt.Errorf("run %d: approval policy: %w", runID, err)
+	}
 	expires := s.now().Add(s.opts.Expiry)
 	stored, appr, err := s.db.ResumeRun(ctx, next, StateNeedsInput, expires, func(tx *store.Tx, r store.TicketRun, a store.Approval) error {
+		if pol != nil {
+			if err := tx.SetRunNote(ctx, r.ID, "policy", mustJSON(pol)); err != nil {
+				return err
+			}
+		}
 		for _, n := range s.opts.Notifiers {
 			it := store.OutboxItem{Kind: kindNotify, Key: notifyKey(r.ID, n.Name()), Payload: mustJSON(itemPayload{Run: r.ID, Notifier: n.Name()})}
 			if _, _, err := tx.Enqueue(ctx, it); err != nil {

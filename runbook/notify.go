@@ -42,10 +42,17 @@ type ApprovalRequest struct {
 	JiraCheck         string `json:"jiraCheck,omitempty"`
 	CallerTextDiffers bool   `json:"callerTextDiffers,omitempty"`
 	CallerSummary     string `json:"callerSummary,omitempty"`
-	// Links are signed single-use approve/deny links, one pair per
-	// configured approver (or one pair for "link" when any approver may
-	// decide); empty without a link secret.
+	// Links are signed single-use approve/deny links, one pair per named
+	// approver, each deciding as that approver only; empty without a link
+	// secret or named approvers.
 	Links []DecisionLinks `json:"links,omitempty"`
+	// ConsoleURL is the console's approval queue (server.public_url), where
+	// people sign in with Atlassian to decide.
+	ConsoleURL string `json:"consoleUrl,omitempty"`
+	// Policy is the request's approval policy and steps, when one applies.
+	Policy *PolicyStatus `json:"policy,omitempty"`
+	// Chase is set on a reminder or an escalation of the request.
+	Chase *Chase `json:"chase,omitempty"`
 }
 
 // DecisionLinks are the signed links that decide as Approver.
@@ -90,7 +97,7 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 		Summary: run.Ticket.Summary, Reporter: run.Ticket.ReporterEmail, Intent: run.Intent, Runbook: run.Runbook,
 		RunbookName: run.RunbookName, Confidence: run.Confidence, TargetUser: run.TargetUser,
 		TargetFrom: inputSource(run.Inputs, run.TargetUser), Inputs: run.Inputs, Expires: a.Expires,
-		JiraCheck: run.JiraCheck, CallerTextDiffers: run.CallerTextDiffers,
+		JiraCheck: run.JiraCheck, CallerTextDiffers: run.CallerTextDiffers, Policy: run.Policy,
 	}
 	if r.Reporter == "" && run.Ticket.ReporterAccountID != "" {
 		r.Reporter = "Jira account " + run.Ticket.ReporterAccountID // e-mail hidden
@@ -110,19 +117,32 @@ func (s *Service) request(ctx context.Context, run Run) (ApprovalRequest, error)
 			r.IssueURL = strings.TrimRight(j.SiteURL(), "/") + "/browse/" + run.IssueKey
 		}
 	}
+	if s.opts.PublicURL != "" {
+		r.ConsoleURL = strings.TrimRight(s.opts.PublicURL, "/") + "/console/approvals"
+	}
 	if len(s.opts.LinkSecret) > 0 && s.opts.PublicURL != "" {
-		who := s.opts.Approvers
-		if len(who) == 0 {
-			who = []string{"link"}
+		// A link decides as the one person it is sent to, so links go only
+		// to named approvers (never "whoever holds the card"): under a
+		// policy, the people the current step awaits.
+		who, labels := s.opts.Approvers, s.opts.Approvers
+		if run.Policy != nil {
+			who, labels = nil, nil
+			if c := run.Policy.Current; c > 0 {
+				who, labels = run.Policy.Steps[c-1].awaitingIDs, run.Policy.Steps[c-1].Awaiting
+			}
 		}
-		for _, ap := range who {
-			if ap != "link" && s.allowed(ctx, run, ap) != nil {
+		for i, ap := range who {
+			if run.Policy == nil && s.allowed(ctx, run, ap) != nil {
 				continue // would be refused anyway
 			}
+			as := ap
+			if p := s.resolve(ctx, run.Connection, ap); p.accountID != "" {
+				as = p.accountID
+			}
 			r.Links = append(r.Links, DecisionLinks{
-				Approver: ap,
-				Approve:  s.link(a.ID, "approve", ap, a.Expires),
-				Deny:     s.link(a.ID, "deny", ap, a.Expires),
+				Approver: labels[i],
+				Approve:  s.link(a.ID, "approve", as, a.Expires),
+				Deny:     s.link(a.ID, "deny", as, a.Expires),
 			})
 		}
 	}

@@ -54,9 +54,10 @@ const (
 	kindDecided   = "runbook.decided"
 	kindExecute   = "runbook.execute"
 	kindWriteback = "runbook.writeback"
+	kindChase     = "runbook.chase" // a reminder or an escalation of a policy step
 )
 
-var allKinds = []string{kindNotify, kindDecided, kindExecute, kindWriteback}
+var allKinds = []string{kindNotify, kindDecided, kindExecute, kindWriteback, kindChase}
 
 // CommentProperty is the Jira comment property that carries the run id of a
 // write-back comment, so that a retry finds the comment it already posted.
@@ -107,10 +108,13 @@ type Run struct {
 	Created           time.Time `json:"createdAt"`
 	Updated           time.Time `json:"updatedAt"`
 
-	Approval      *store.Approval `json:"approval,omitempty"`
-	Execution     *Execution      `json:"execution,omitempty"`
-	Notifications []Notification  `json:"notifications,omitempty"`
-	WriteBack     *WriteBack      `json:"writeBack,omitempty"`
+	Approval *store.Approval `json:"approval,omitempty"`
+	// Policy is the request's approval policy and its steps (who decided
+	// each, who is awaited); nil when no policy applies.
+	Policy        *PolicyStatus  `json:"policy,omitempty"`
+	Execution     *Execution     `json:"execution,omitempty"`
+	Notifications []Notification `json:"notifications,omitempty"`
+	WriteBack     *WriteBack     `json:"writeBack,omitempty"`
 }
 
 // Notification is one notifier's delivery of a run's approval request (or of

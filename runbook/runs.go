@@ -28,6 +28,9 @@ func (s *Service) load(ctx context.Context, tr store.TicketRun) (Run, error) {
 	}
 	if a, err := s.db.ApprovalForRun(ctx, run.ID); err == nil {
 		run.Approval = &a
+		if run.Policy, err = s.policyStatus(ctx, run); err != nil {
+			return run, err
+		}
 	} else if !errors.Is(err, switchyard.ErrNotFound) {
 		return run, err
 	}

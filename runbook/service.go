@@ -64,9 +64,18 @@ type Options struct {
 	// case-insensitively); empty = anyone the API lets through
 	// (approvals.approvers).
 	Approvers []string
-	// SlackUsers maps a Slack user id to the approver identity (e.g. an
-	// email) used for the rules; unmapped users act as "slack:<id>".
+	// SlackUsers maps a Slack user id to the Jira account (account id or
+	// e-mail) it decides as; an unmapped user is matched by their verified
+	// Slack e-mail (users.info) against the synced users, else refused.
 	SlackUsers map[string]string
+	// Policies (approvals.policies) choose, per runbook and risk, who
+	// approves in which steps; the first match applies. A run none matches
+	// is decided once under Approvers.
+	Policies []Policy
+	// PrivilegedGroups make a run whose target is a member "privileged".
+	PrivilegedGroups []string
+	// Delegations from the config (more are stored through the API).
+	Delegations []Delegation
 	// Expiry is how long a request waits for a decision (approvals.expiry,
 	// default 24h).
 	Expiry time.Duration
@@ -131,6 +140,9 @@ type Service struct {
 	batchStop chan struct{}
 	batchDone chan struct{}
 	closeOnce sync.Once
+
+	groupsMu    sync.Mutex
+	groupsCache map[string]groupsAt // see syncedGroups
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -299,6 +311,9 @@ func (s *Service) tick(ctx context.Context) {
 		if err := s.expire(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("expire approvals", "err", err)
 		}
+		if err := s.chase(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("remind and escalate approvals", "err", err)
+		}
 	}
 	for ctx.Err() == nil {
 		items, err := s.db.ClaimOutbox(ctx, s.opts.Workers, s.opts.Lease, allKinds...)
@@ -337,6 +352,8 @@ func (p permanent) Unwrap() error { return p.err }
 type itemPayload struct {
 	Run      int64  `json:"run"`
 	Notifier string `json:"notifier,omitempty"`
+	What     string `json:"what,omitempty"` // kindChase: remind | escalate
+	Step     int    `json:"step,omitempty"` // kindChase: the 0-based step
 }
 
 // itemTimeout bounds one attempt at an outbox item, so that a hung Jira or
@@ -352,6 +369,8 @@ func (s *Service) work(ctx context.Context, it store.OutboxItem) {
 		switch it.Kind {
 		case kindNotify, kindDecided:
 			err = s.notify(ctx, it, p)
+		case kindChase:
+			err = s.deliverChase(ctx, it, p)
 		case kindExecute:
 			err = s.execute(ctx, p.Run)
 		case kindWriteback:

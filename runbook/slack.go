@@ -114,6 +114,25 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 		// Before the buttons: read why, then decide.
 		blocks = append(blocks[:len(blocks)-1], ev, blocks[len(blocks)-1])
 	}
+	if lines := PolicyLines(req.Policy); len(lines) > 0 {
+		pb := map[string]any{"type": "section", "text": mrkdwn(slackEscape(strings.Join(lines, "\n")))}
+		blocks = append(blocks[:len(blocks)-1], pb, blocks[len(blocks)-1])
+	}
+	if c := req.Chase; c != nil {
+		what := "Reminder"
+		if c.What == eventEscalated {
+			what = "Escalated"
+		}
+		blocks[0] = map[string]any{"type": "header", "text": plain(what + ": approval needed: " + req.IssueKey)}
+		if len(c.SlackUsers) > 0 {
+			var m []string
+			for _, id := range c.SlackUsers {
+				m = append(m, "<@"+id+">")
+			}
+			mention := map[string]any{"type": "section", "text": mrkdwn("Waiting for " + strings.Join(m, " ") + " (step " + strconv.Itoa(c.Step) + ", " + slackEscape(c.StepName) + ")")}
+			blocks = append(blocks[:1], append([]map[string]any{mention}, blocks[1:]...)...)
+		}
+	}
 	if w := checkWarning(req); w != "" {
 		// Before the buttons, where the approver looks last.
 		warn := map[string]any{"type": "context", "elements": []any{mrkdwn(":warning: *" + slackEscape(w) + "*")}}
@@ -186,6 +205,24 @@ func (n *SlackNotifier) DeliverDecision(ctx context.Context, req ApprovalRequest
 	blocks[len(blocks)-1] = map[string]any{"type": "context", "elements": []any{mrkdwn("*" + slackEscape(text) + "*")}}
 	if err := n.call(ctx, "chat.update", map[string]any{"channel": rc.Channel, "ts": rc.TS, "text": text, "blocks": blocks}, nil); err != nil {
 		return err
+	}
+	return n.call(ctx, "chat.postMessage", map[string]any{"channel": rc.Channel, "thread_ts": rc.TS, "text": slackEscape(text)}, nil)
+}
+
+// DeliverProgress updates the request's card with the policy's steps so
+// far, and notes the step in its thread.
+func (n *SlackNotifier) DeliverProgress(ctx context.Context, req ApprovalRequest, receipt []byte) error {
+	var rc slackReceipt
+	if err := json.Unmarshal(receipt, &rc); err != nil || rc.TS == "" {
+		return errors.New("the request is not posted to Slack yet")
+	}
+	if err := n.call(ctx, "chat.update", map[string]any{"channel": rc.Channel, "ts": rc.TS, "text": "Approval needed: " + req.IssueKey + " " + req.Summary, "blocks": SlackBlocks(req)}, nil); err != nil {
+		return err
+	}
+	text := "A step was decided."
+	if ps := req.Policy; ps != nil && ps.Current > 0 {
+		st := ps.Steps[ps.Current-1]
+		text = fmt.Sprintf("Step %d (%s) is next; awaiting %s", ps.Current, st.Name, strings.Join(st.Awaiting, ", "))
 	}
 	return n.call(ctx, "chat.postMessage", map[string]any{"channel": rc.Channel, "thread_ts": rc.TS, "text": slackEscape(text)}, nil)
 }
@@ -301,13 +338,22 @@ func (s *Service) SlackInteraction(ctx context.Context, ts, sig string, body []b
 	if err != nil || (act.ActionID != "approve" && act.ActionID != "deny") {
 		return SlackReply{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "actions", "unknown action %q", act.ActionID)
 	}
-	approver := s.opts.SlackUsers[p.User.ID]
-	if approver == "" {
-		approver = "slack:" + p.User.ID
+	approver, err := s.slackApprover(ctx, p.User.ID)
+	if err != nil {
+		if errors.Is(err, switchyard.ErrForbidden) {
+			s.appendAudit(ctx, "decision.refused", "slack:"+p.User.ID, "", map[string]any{
+				"approval": id, "decision": act.ActionID, "channel": "slack", "reason": err.Error(),
+			})
+			return SlackReply{ResponseType: "ephemeral", Text: "Not recorded: " + err.Error()}, nil
+		}
+		return SlackReply{}, err
 	}
 	run, err := s.Decide(WithActor(ctx, approver), id, Decision{Decision: act.ActionID, Approver: approver, Channel: "slack"})
 	var se *switchyard.Error
 	switch {
+	case err == nil && run.Policy != nil && run.Policy.Current > 0:
+		st := run.Policy.Steps[run.Policy.Current-1]
+		return SlackReply{ResponseType: "ephemeral", Text: fmt.Sprintf("%s: your approval is recorded; step %d (%s) is next, awaiting %s (run %d).", run.IssueKey, run.Policy.Current, st.Name, strings.Join(st.Awaiting, ", "), run.ID)}, nil
 	case err == nil:
 		return SlackReply{ResponseType: "ephemeral", Text: fmt.Sprintf("%s: %s %s (run %d).", run.IssueKey, strings.ToUpper(run.Approval.Status), run.Runbook, run.ID)}, nil
 	case errors.Is(err, switchyard.ErrForbidden), errors.Is(err, switchyard.ErrConflict), errors.Is(err, switchyard.ErrNotFound):

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"switchyard"
 )
@@ -79,6 +81,19 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 	if w := checkWarning(req); w != "" {
 		body = append(body, tb("⚠ "+w, map[string]any{"color": "Attention", "weight": "Bolder"}))
 	}
+	if lines := PolicyLines(req.Policy); len(lines) > 0 {
+		body = append(body, tb(strings.Join(lines, "\n\n"), nil))
+	}
+	if c := req.Chase; c != nil {
+		what := "Reminder"
+		switch c.What {
+		case eventEscalated:
+			what = "Escalated"
+		case chaseProgress:
+			what = fmt.Sprintf("Step %d of %d done", c.Step, len(req.Policy.Steps))
+		}
+		body[0] = tb(what+": approval needed: "+req.IssueKey, map[string]any{"size": "Large", "weight": "Bolder"})
+	}
 	var facts []any
 	for _, in := range req.Inputs {
 		facts = append(facts, map[string]any{"title": in.Name, "value": in.Value + " (" + in.Source + ")"})
@@ -88,13 +103,15 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 	}
 	var actions []any
 	for _, l := range req.Links {
-		as := ""
-		if len(req.Links) > 1 || l.Approver != "link" {
-			as = " as " + l.Approver
-		}
+		as := " as " + l.Approver
 		actions = append(actions,
 			map[string]any{"type": "Action.OpenUrl", "title": "Approve" + as, "url": l.Approve},
 			map[string]any{"type": "Action.OpenUrl", "title": "Deny" + as, "url": l.Deny})
+	}
+	if len(actions) == 0 && req.ConsoleURL != "" {
+		// Nobody named to send a link to: people decide in the console,
+		// signed in as themselves.
+		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Decide in the console", "url": req.ConsoleURL})
 	}
 	return map[string]any{
 		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -103,8 +120,8 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 }
 
 func (n *TeamsNotifier) Deliver(ctx context.Context, req ApprovalRequest) (json.RawMessage, error) {
-	if len(req.Links) == 0 {
-		return nil, permanent{errors.New("teams needs signed decision links: set approvals.link_secret and server.public_url")}
+	if len(req.Links) == 0 && req.ConsoleURL == "" {
+		return nil, permanent{errors.New("teams needs signed decision links (approvals.link_secret, server.public_url and named approvals.approvers) or at least server.public_url for the console")}
 	}
 	msg := map[string]any{"type": "message", "attachments": []any{map[string]any{
 		"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": TeamsCard(req),

@@ -64,7 +64,28 @@ func Comment(run Run, ref auditRef) string {
 			fmt.Fprintf(&b, "- Decided by: %s\n", a.DecidedBy)
 			fmt.Fprintf(&b, "- Decided at: %s\n", a.DecidedAt.UTC().Format(timeFormat))
 		}
-		if a.Note != "" {
+		if run.Policy != nil {
+			// Every approver of every step, with the time, and the reason of
+			// a denial.
+			fmt.Fprintf(&b, "- Policy: %s (risk %s)\n", run.Policy.Policy, run.Policy.Risk)
+			for i, st := range run.Policy.Steps {
+				for _, v := range st.Decisions {
+					verb := "approved"
+					if v.Decision == "deny" {
+						verb = "DENIED"
+					}
+					by := v.Account
+					if v.OnBehalfOf != "" {
+						by += " for " + v.OnBehalfOf
+					}
+					fmt.Fprintf(&b, "- Step %d (%s): %s by %s at %s", i+1, st.Name, verb, by, v.At.UTC().Format(timeFormat))
+					if v.Reason != "" {
+						fmt.Fprintf(&b, "; reason: %s", oneLine(v.Reason))
+					}
+					b.WriteString("\n")
+				}
+			}
+		} else if a.Note != "" {
 			fmt.Fprintf(&b, "- Note: %s\n", oneLine(a.Note))
 		}
 	}

@@ -59,7 +59,11 @@ func (s *Soak) api1(ctx context.Context, method, path string, body, out any) (in
 	if err != nil {
 		return 0, 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
+	key := s.key
+	if k, ok := ctx.Value(asKey{}).(string); ok {
+		key = k
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -470,8 +474,33 @@ type approvalItem struct {
 
 // approver decides pending approvals (approve or deny), sometimes twice: the
 // second decision must be refused.
+// asKey carries the API key a call uses instead of the admin key.
+type asKey struct{}
+
+// approverKey gets a key bound to the approver's Jira account (only such a
+// key decides), once the identity sync has brought the account in.
+func (s *Soak) approverKey(ctx context.Context) (string, bool) {
+	var created struct {
+		Secret string `json:"secret"`
+	}
+	body := map[string]any{"name": "soak approver", "scopes": []string{"approvals:decide"}, "as": approverEmail}
+	if _, err := s.api(ctx, "POST", "/api/v1/keys", body, &created); err != nil || created.Secret == "" {
+		return "", false
+	}
+	return created.Secret, true
+}
+
 func (s *Soak) approver(ctx context.Context, r *rand.Rand) {
+	key := ""
 	for pause(ctx, r, 800*time.Millisecond, 2*time.Second) {
+		if key == "" {
+			k, ok := s.approverKey(ctx)
+			if !ok {
+				continue
+			}
+			key = k
+		}
+		ctx := context.WithValue(ctx, asKey{}, key)
 		var list struct {
 			Approvals []json.RawMessage `json:"approvals"`
 		}

@@ -144,6 +144,11 @@ func (s *Soak) setup(ctx context.Context) error {
 	s.sim = jirasim.New(jirasim.Options{GenerateOptions: jirasim.GenerateOptions{Seed: s.opts.Seed, Projects: 4, Issues: s.opts.Issues}})
 	s.world = s.sim.World()
 	s.world.DuplicateRate = 0.1 // receivers must de-duplicate repeated deliveries
+	// The approver is a Jira person: decisions are made by a key bound to
+	// their account, which the identity sync must know.
+	if _, err := s.world.CreateUser("", jirasim.UserCreate{DisplayName: "Soak Approver", Email: approverEmail}); err != nil {
+		return fmt.Errorf("soak: approver account: %w", err)
+	}
 	s.vis = newVisibility(s.world)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

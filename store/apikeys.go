@@ -27,6 +27,9 @@ type APIKey struct {
 	Expires  time.Time `json:"expiresAt,omitzero"`
 	Revoked  time.Time `json:"revokedAt,omitzero"`
 	LastUsed time.Time `json:"lastUsedAt,omitzero"`
+	// AccountID is the Jira account the key acts as (keys create --as); ""
+	// for a key that is no person, which cannot decide approvals.
+	AccountID string `json:"accountId,omitempty"`
 }
 
 // HasScope reports whether the key carries scope.
@@ -52,6 +55,9 @@ type NewAPIKey struct {
 	Scopes  []string
 	Expires time.Time // zero: never
 	Secret  string
+	// AccountID binds the key to a Jira account id (the caller resolves and
+	// checks it); "" = unbound.
+	AccountID string
 }
 
 // Key secrets look like sy_<30 base62 random><6 base62 CRC-32>: the checksum
@@ -148,15 +154,19 @@ func (db *DB) CreateAPIKey(ctx context.Context, nk NewAPIKey) (APIKey, string, e
 	} else if len(secret) < 24 || strings.ContainsAny(secret, " \t\r\n") {
 		return APIKey{}, "", fieldErr("secret", "an imported key must be at least 24 characters without spaces")
 	}
+	nk.AccountID = strings.TrimSpace(nk.AccountID)
+	if len(nk.AccountID) > 128 || strings.ContainsAny(nk.AccountID, " \t\r\n") {
+		return APIKey{}, "", fieldErr("as", "%q is not a Jira account id", nk.AccountID)
+	}
 	k := APIKey{Name: nk.Name, Prefix: secret[:min(keyShowLen, len(secret)/3)], Scopes: scopes,
-		Created: now.Truncate(time.Millisecond), Expires: nk.Expires.UTC().Truncate(time.Millisecond)}
+		Created: now.Truncate(time.Millisecond), Expires: nk.Expires.UTC().Truncate(time.Millisecond), AccountID: nk.AccountID}
 	if nk.Expires.IsZero() {
 		k.Expires = time.Time{}
 	}
 	sc, _ := json.Marshal(scopes)
 	err := db.Tx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `INSERT INTO api_keys (name, prefix, hash, scopes, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.Name, k.Prefix, HashAPIKey(secret), string(sc), ms(k.Created), ms(k.Expires))
+		res, err := tx.exec(ctx, `INSERT INTO api_keys (name, prefix, hash, scopes, created_ms, expires_ms, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			k.Name, k.Prefix, HashAPIKey(secret), string(sc), ms(k.Created), ms(k.Expires), k.AccountID)
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return switchyard.Errorf(switchyard.ErrConflict, "that key secret is already stored")
@@ -172,13 +182,13 @@ func (db *DB) CreateAPIKey(ctx context.Context, nk NewAPIKey) (APIKey, string, e
 	return k, secret, nil
 }
 
-const keyCols = `id, name, prefix, scopes, created_ms, expires_ms, revoked_ms, last_used_ms`
+const keyCols = `id, name, prefix, scopes, created_ms, expires_ms, revoked_ms, last_used_ms, account_id`
 
 func scanKey(row interface{ Scan(...any) error }) (APIKey, error) {
 	var k APIKey
 	var scopes string
 	var created, expires, revoked, used int64
-	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &created, &expires, &revoked, &used); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &created, &expires, &revoked, &used, &k.AccountID); err != nil {
 		return k, err
 	}
 	k.Created, k.Expires, k.Revoked, k.LastUsed = fromMS(created), fromMS(expires), fromMS(revoked), fromMS(used)

@@ -521,3 +521,27 @@ func (db *DB) strings(ctx context.Context, op, query string, args ...any) ([]str
 	}
 	return out, db.wrap(op, rows.Err())
 }
+
+// FindAccount finds a synced Jira account by account id or, when name has
+// an @, by e-mail, in any connection (people are the same across the
+// connections of one site; the first match by connection name wins). An
+// unknown name is ErrNotFound.
+func (db *DB) FindAccount(ctx context.Context, name string) (switchyard.User, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return switchyard.User{}, fieldErr("account", "empty account")
+	}
+	q := `SELECT ` + userCols + ` FROM users WHERE account_id = ? ORDER BY conn LIMIT 1`
+	if strings.Contains(name, "@") {
+		q = `SELECT ` + userCols + ` FROM users WHERE email = ? COLLATE NOCASE
+			ORDER BY conn, active DESC, account_type = 'atlassian' DESC, account_id LIMIT 1`
+	}
+	u, err := scanUser(db.queryRow(ctx, q, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, notFound("no synced Jira user %q (give an account id, or the e-mail of a user whose e-mail is visible; sync first)", name)
+	}
+	if err != nil {
+		return u, db.wrap("find account", err)
+	}
+	return u, nil
+}

@@ -123,30 +123,39 @@ func (db *DB) DecideRun(ctx context.Context, approvalID int64, d Decision, after
 		return Approval{}, false, fieldErr("decidedBy", "a decision needs who made it")
 	}
 	err = db.Tx(ctx, func(tx *Tx) error {
-		now := tx.now.UnixMilli()
-		res, err := tx.exec(ctx, `UPDATE approvals SET status = CASE WHEN expires_at_ms <= ?1 THEN 'expired' ELSE ?2 END,
-				decided_by = CASE WHEN expires_at_ms <= ?1 THEN 'system' ELSE ?3 END,
-				note = CASE WHEN expires_at_ms <= ?1 THEN '' ELSE ?4 END,
-				decided_at_ms = ?1
-			WHERE id = ?5 AND status = 'pending'`, now, d.Status, d.By, d.Note, approvalID)
-		if err != nil {
+		if a, changed, err = tx.decideApproval(ctx, approvalID, d); err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
-		a, err = scanApproval(tx.queryRow(ctx, `SELECT `+approvalCols+` FROM approvals WHERE id = ?`, approvalID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("no approval %d", approvalID)
-		}
-		if err != nil {
-			return tx.db.wrap("decide", err)
-		}
-		changed = n == 1
 		if !changed || after == nil {
 			return nil
 		}
 		return after(tx, a)
 	})
 	return a, changed, err
+}
+
+// decideApproval records the decision on a pending approval (expired
+// instead when it is past its expiry) and returns it; changed is false when
+// it was no longer pending.
+func (tx *Tx) decideApproval(ctx context.Context, approvalID int64, d Decision) (a Approval, changed bool, err error) {
+	now := tx.now.UnixMilli()
+	res, err := tx.exec(ctx, `UPDATE approvals SET status = CASE WHEN expires_at_ms <= ?1 THEN 'expired' ELSE ?2 END,
+			decided_by = CASE WHEN expires_at_ms <= ?1 THEN 'system' ELSE ?3 END,
+			note = CASE WHEN expires_at_ms <= ?1 THEN '' ELSE ?4 END,
+			decided_at_ms = ?1
+		WHERE id = ?5 AND status = 'pending'`, now, d.Status, d.By, d.Note, approvalID)
+	if err != nil {
+		return a, false, err
+	}
+	n, _ := res.RowsAffected()
+	a, err = scanApproval(tx.queryRow(ctx, `SELECT `+approvalCols+` FROM approvals WHERE id = ?`, approvalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, notFound("no approval %d", approvalID)
+	}
+	if err != nil {
+		return a, false, tx.db.wrap("decide", err)
+	}
+	return a, n == 1, nil
 }
 
 // ExpireRuns marks every pending approval past its expiry as expired and

@@ -143,7 +143,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rb.Close()
-	key, err := demoAdminKey(ctx, env.db, o.dataDir)
+	key, err := demoAdminKey(ctx, env.db, o.dataDir, sim.World().AdminAccountID())
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,10 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 			}
 			return indexReady(ctx, env, cfgPath)
 		},
+		// Approvers sign in to the console through the simulator's OAuth
+		// server, which consents as its admin account.
+		AtlassianSignIn: &api.AtlassianSignIn{ClientID: jirasim.DefaultOAuthClientID, ClientSecret: jirasim.DefaultOAuthClientSecret,
+			AuthURL: simURL + "/authorize", TokenURL: simURL + "/oauth/token", MeURL: simURL + "/me"},
 	})
 	if err != nil {
 		return err
@@ -209,8 +213,9 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	if pending != nil {
 		fmt.Fprintf(stdout, "\nA pending approval to click: %s/console/approvals\n", base)
 		fmt.Fprintf(stdout, "  approval %d: %s %s (%s, confidence %.2f)\n", pending.ApprovalID, pending.IssueKey, pending.Intent, pending.Runbook, pending.Confidence)
-		fmt.Fprintf(stdout, "  or by API:\n    curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n      -d '{\"decision\":\"approve\",\"approver\":\"%s\"}' %s/api/v1/approvals/%d/decision\n",
-			key, sim.AdminEmail(), base, pending.ApprovalID)
+		fmt.Fprintf(stdout, "  or by API:\n    curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n      -d '{\"decision\":\"approve\"}' %s/api/v1/approvals/%d/decision\n",
+			key, base, pending.ApprovalID)
+		fmt.Fprintf(stdout, "  (the key is bound to the simulator's admin, %s, and decides as that account; in the console, use Sign in with Atlassian)\n", sim.AdminEmail())
 		fmt.Fprintf(stdout, "  Approving runs the sandbox executor and writes a comment back to %s in the simulator.\n", pending.IssueKey)
 	} else {
 		fmt.Fprintf(stdout, "\nNo approval is pending (all were decided in earlier runs); see %s/console/approvals\n", base)
@@ -249,15 +254,16 @@ const demoKeyFile = "demo-admin-key"
 
 // demoAdminKey returns the admin key of an earlier run when it still works,
 // else creates one and remembers it in <data-dir>/demo-admin-key (0600).
-func demoAdminKey(ctx context.Context, db *store.DB, dataDir string) (string, error) {
+// It is bound to the simulator's admin account, so it can also decide.
+func demoAdminKey(ctx context.Context, db *store.DB, dataDir, account string) (string, error) {
 	path := filepath.Join(dataDir, demoKeyFile)
 	if b, err := os.ReadFile(path); err == nil {
 		secret := strings.TrimSpace(string(b))
-		if _, err := db.Authenticate(ctx, secret); err == nil {
+		if k, err := db.Authenticate(ctx, secret); err == nil && k.AccountID == account {
 			return secret, nil
 		}
 	}
-	_, secret, err := db.CreateAPIKey(ctx, store.NewAPIKey{Name: "demo-admin", Scopes: api.AllScopes})
+	_, secret, err := db.CreateAPIKey(ctx, store.NewAPIKey{Name: "demo-admin", Scopes: api.AllScopes, AccountID: account})
 	if err != nil {
 		return "", err
 	}

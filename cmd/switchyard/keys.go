@@ -25,7 +25,7 @@ func init() {
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: switchyard keys create --config F --name NAME --scope SCOPE[,SCOPE…] [--expires 720h|2027-01-01]")
+		fmt.Fprintln(stderr, "Usage: switchyard keys create --config F --name NAME --scope SCOPE[,SCOPE…] [--expires 720h|2027-01-01] [--as ACCOUNT]")
 		fmt.Fprintln(stderr, "       switchyard keys list   --config F [--json]")
 		fmt.Fprintln(stderr, "       switchyard keys revoke --config F ID")
 		fmt.Fprintf(stderr, "\nScopes: %s\n", strings.Join(api.AllScopes, ", "))
@@ -54,12 +54,13 @@ func openKeyStore(path string) (*store.DB, error) {
 }
 
 func runKeysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("keys create", "--config F --name NAME --scope SCOPE[,SCOPE…] [--expires D]", stderr)
+	fs := newFlagSet("keys create", "--config F --name NAME --scope SCOPE[,SCOPE…] [--expires D] [--as ACCOUNT]", stderr)
 	cfgPath := fs.String("config", "switchyard.yaml", "configuration file")
 	name := fs.String("name", "", "what the key is for, e.g. \"zapier ingest\" (required)")
 	var scopes stringList
 	fs.Var(&scopes, "scope", "scope to grant; repeat or comma-separate ("+strings.Join(api.AllScopes, ", ")+")")
 	expires := fs.String("expires", "", "expiry: a duration from now (720h) or a date (2027-01-01); empty = never")
+	as := fs.String("as", "", "bind the key to a synced Jira `ACCOUNT` (account id, or a visible e-mail): only a bound key decides approvals, and only as that person")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -82,11 +83,19 @@ func runKeysCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer db.Close()
-	k, secret, err := db.CreateAPIKey(ctx, store.NewAPIKey{Name: *name, Scopes: scopes, Expires: exp})
+	var account, who string
+	if strings.TrimSpace(*as) != "" {
+		u, err := db.FindAccount(ctx, *as)
+		if err != nil {
+			return fmt.Errorf("--as: %w", err)
+		}
+		account, who = u.AccountID, fmt.Sprintf(", acting as Jira account %s (%s)", u.AccountID, u.DisplayName)
+	}
+	k, secret, err := db.CreateAPIKey(ctx, store.NewAPIKey{Name: *name, Scopes: scopes, Expires: exp, AccountID: account})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "Created key %d %q with scopes %s. The key is shown once; store it now:\n", k.ID, k.Name, strings.Join(k.Scopes, ","))
+	fmt.Fprintf(stderr, "Created key %d %q with scopes %s%s. The key is shown once; store it now:\n", k.ID, k.Name, strings.Join(k.Scopes, ","), who)
 	fmt.Fprintln(stdout, secret)
 	return nil
 }
@@ -134,7 +143,7 @@ func runKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return enc.Encode(keys)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tCREATED\tEXPIRES\tSTATE\tLAST USED")
+	fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tAS\tCREATED\tEXPIRES\tSTATE\tLAST USED")
 	now := time.Now()
 	for _, k := range keys {
 		state := "active"
@@ -144,7 +153,7 @@ func runKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		case !k.Usable(now):
 			state = "expired"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, strings.Join(k.Scopes, ","),
+		fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, strings.Join(k.Scopes, ","), orDash(k.AccountID),
 			k.Created.Format("2006-01-02"), dateOr(k.Expires, "never"), state, dateOr(k.LastUsed, "-"))
 	}
 	return tw.Flush()
@@ -182,4 +191,11 @@ func runKeysRevoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "revoked key %d %q (%s…); it stops working immediately\n", k.ID, k.Name, k.Prefix)
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

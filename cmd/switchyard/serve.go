@@ -80,6 +80,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Groups and roles the policies name must exist in the synced identity.
+	if err := rb.svc.CheckPolicies(ctx); err != nil {
+		rb.Close()
+		return err
+	}
 	defer rb.Close()
 
 	conns := make([]api.Connection, 0, len(cfg.Connections))
@@ -94,7 +99,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Addr: cfg.Server.Addr, TLSCertFile: cfg.Server.TLSCert, TLSKeyFile: cfg.Server.TLSKey,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Logger: logger, Registry: reg,
 		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL,
-		Runbook: rb.svc, Audit: rb.chain,
+		Runbook: rb.svc, Audit: rb.chain, AtlassianSignIn: signInOptions(cfg.Server.AtlassianSignIn),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout,
 		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		UnauthRate: cfg.Server.UnauthenticatedRequestsPerSecond, UnauthBurst: cfg.Server.UnauthenticatedBurst,
@@ -292,4 +297,14 @@ func cachedAccount(c *connector.Client) func(ctx context.Context) (connector.Ide
 		id = u
 		return id, nil
 	}
+}
+
+// signInOptions is the console's "Sign in with Atlassian", or nil when
+// server.atlassian_signin is not set.
+func signInOptions(a config.AtlassianSignIn) *api.AtlassianSignIn {
+	if !a.Enabled() {
+		return nil
+	}
+	return &api.AtlassianSignIn{ClientID: a.ClientID, ClientSecret: a.ClientSecret.Value(), AuthURL: a.AuthURL,
+		TokenURL: a.TokenURL, MeURL: a.MeURL, RedirectURL: a.RedirectURL}
 }

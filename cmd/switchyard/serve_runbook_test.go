@@ -45,11 +45,12 @@ func TestServeRunbookWriteBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bearer := adminKey // the admin key, then a key bound to the approver
 	post := func(path string, body any, v any) int {
 		t.Helper()
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", p.url+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set("Authorization", "Bearer "+bearer)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -70,6 +71,22 @@ func TestServeRunbookWriteBack(t *testing.T) {
 	if code != http.StatusCreated || ing.State != "pending_approval" || ing.ApprovalID == 0 {
 		t.Fatalf("ingest: %d %+v", code, ing)
 	}
+	// Only a key bound to a Jira account decides (keys create --as, here
+	// through the API): the approver's, by their e-mail.
+	var created struct {
+		Secret string `json:"secret"`
+		Key    struct {
+			AccountID string `json:"accountId"`
+		} `json:"key"`
+	}
+	if code := post("/api/v1/keys", map[string]any{"name": "approver", "scopes": []string{"approvals:decide"}, "as": sim.AdminEmail()}, &created); code != http.StatusCreated || created.Key.AccountID != w.AdminAccountID() {
+		t.Fatalf("create a key bound to the approver: %d %+v", code, created.Key)
+	}
+	var refused map[string]any
+	if code := post(fmt.Sprintf("/api/v1/approvals/%d/decision", ing.ApprovalID), map[string]string{"decision": "approve"}, &refused); code != http.StatusForbidden {
+		t.Fatalf("the unbound admin key decided: %d %v", code, refused)
+	}
+	bearer = created.Secret
 	var run runbook.Run
 	if code := post(fmt.Sprintf("/api/v1/approvals/%d/decision", ing.ApprovalID), map[string]string{"decision": "approve", "approver": sim.AdminEmail()}, &run); code != http.StatusOK {
 		t.Fatalf("decision: %d", code)

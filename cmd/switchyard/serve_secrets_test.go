@@ -156,6 +156,7 @@ notifiers:
 	if err != nil {
 		t.Fatal(err)
 	}
+	bearer := adminKey // the admin key, then a key bound to the approver
 	call := func(method, path string, body any, v any) int {
 		t.Helper()
 		var rd io.Reader
@@ -164,7 +165,7 @@ notifiers:
 			rd = bytes.NewReader(b)
 		}
 		req, _ := http.NewRequest(method, p.url+path, rd)
-		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set("Authorization", "Bearer "+bearer)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -237,10 +238,18 @@ notifiers:
 			t.Errorf("%s's last error does not say where it failed: %q", n.Notifier, n.LastError)
 		}
 	}
+	var created struct {
+		Secret string `json:"secret"`
+	}
+	if code := call("POST", "/api/v1/keys", map[string]any{"name": "approver", "scopes": []string{"approvals:decide"}, "as": sim.AdminEmail()}, &created); code != 201 {
+		t.Fatalf("create a key bound to the approver: %d", code)
+	}
+	bearer = created.Secret
 	var run runbook.Run
 	if code := call("POST", fmt.Sprintf("/api/v1/approvals/%d/decision", ing.ApprovalID), map[string]string{"decision": "approve", "approver": sim.AdminEmail()}, &run); code != 200 {
 		t.Fatalf("decision: %d %+v", code, run)
 	}
+	bearer = adminKey
 	r = waitFor("the failed execution's write-back", func(r runbook.Run) bool {
 		return r.State == runbook.StateFailed && r.WriteBack != nil && r.WriteBack.Status == "done"
 	})

@@ -84,6 +84,7 @@ func openRunbook(cfg *config.Config, env *syncEnv, publicURL string, logger *slo
 		SlackSigningSecret: cfg.Notifiers.Slack.SigningSecret.Value(), Logger: logger,
 		HTTPClient: &http.Client{Timeout: runbook.DefaultExecTimeout},
 	}
+	opts.Policies, opts.PrivilegedGroups, opts.Delegations = runbookPolicies(a)
 	opts.Executors = map[string]runbook.ExecutorConfig{}
 	for name, e := range a.Executors {
 		ec := runbook.ExecutorConfig{Kind: e.Kind, URL: e.URL, Secret: e.Secret.Value(), Timeout: e.Timeout}
@@ -310,4 +311,30 @@ func checkpointLoop(ctx context.Context, c config.Audit, chain *audit.Chain, log
 			write(ctx)
 		}
 	}
+}
+
+// runbookPolicies turns approvals.policies, privileged_groups and
+// delegations into the runbook service's terms.
+func runbookPolicies(a config.Approvals) ([]runbook.Policy, []string, []runbook.Delegation) {
+	set := func(s config.ApproverSet) runbook.ApproverSet {
+		out := runbook.ApproverSet{Groups: s.Groups, Users: s.Users}
+		for _, r := range s.Roles {
+			out.Roles = append(out.Roles, runbook.RoleRef{Project: r.Project, Role: r.Role})
+		}
+		return out
+	}
+	var ps []runbook.Policy
+	for _, p := range a.Policies {
+		rp := runbook.Policy{Name: p.Name, Runbooks: p.Runbooks, Risk: p.Risk, RemindAfter: p.RemindAfter,
+			EscalateAfter: p.EscalateAfter, Fallback: set(p.Fallback), ReasonOnApprove: p.ReasonOnApprove}
+		for _, st := range p.Steps {
+			rp.Steps = append(rp.Steps, runbook.Step{Name: st.Name, Approvers: set(st.Approvers), Required: st.Required})
+		}
+		ps = append(ps, rp)
+	}
+	var ds []runbook.Delegation
+	for _, d := range a.Delegations {
+		ds = append(ds, runbook.Delegation{From: d.From, To: d.To, Start: d.Start, Until: d.Until})
+	}
+	return ps, a.PrivilegedGroups, ds
 }

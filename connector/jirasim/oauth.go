@@ -26,9 +26,13 @@ type oauthServer struct {
 	used    map[string]bool // refresh tokens already rotated away (reuse is rejected)
 	now     func() time.Time
 	codeTTL time.Duration
+	// consentAs is the account that consents at /authorize ("" = the
+	// admin): the person signing in, for "Sign in with Atlassian".
+	consentAs string
 }
 
 type authCode struct {
+	account     string // who consented
 	clientID    string
 	redirectURI string
 	scope       string
@@ -36,6 +40,7 @@ type authCode struct {
 }
 
 type tokenGrant struct {
+	account  string // who consented
 	clientID string
 	scope    string
 	expires  time.Time // zero for refresh tokens (they live until rotated)
@@ -64,6 +69,8 @@ func (o *oauthServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		o.token(rw, r)
 	case "/oauth/token/accessible-resources":
 		o.accessibleResources(rw, r)
+	case "/me":
+		o.me(rw, r)
 	}
 }
 
@@ -107,7 +114,11 @@ func (o *oauthServer) authorize(rw http.ResponseWriter, r *http.Request) {
 	}
 	code := apiRandomToken("code-")
 	o.mu.Lock()
-	o.codes[code] = authCode{clientID: clientID, redirectURI: redirectURI, scope: scope, expires: o.now().Add(o.codeTTL)}
+	who := o.consentAs
+	if who == "" {
+		who = o.s.adminAccountID
+	}
+	o.codes[code] = authCode{account: who, clientID: clientID, redirectURI: redirectURI, scope: scope, expires: o.now().Add(o.codeTTL)}
 	o.mu.Unlock()
 
 	v := ru.Query()
@@ -170,7 +181,7 @@ func (o *oauthServer) token(rw http.ResponseWriter, r *http.Request) {
 	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var scope string
+	var scope, account string
 	switch req.GrantType {
 	case "authorization_code":
 		c, ok := o.codes[req.Code]
@@ -183,7 +194,7 @@ func (o *oauthServer) token(rw http.ResponseWriter, r *http.Request) {
 			oauthError(rw, http.StatusForbidden, "invalid_grant", "redirect_uri does not match the one used to authorize")
 			return
 		}
-		scope = c.scope
+		scope, account = c.scope, c.account
 	case "refresh_token":
 		g, ok := o.refresh[req.RefreshToken]
 		if !ok || g.clientID != req.ClientID {
@@ -192,14 +203,14 @@ func (o *oauthServer) token(rw http.ResponseWriter, r *http.Request) {
 		}
 		delete(o.refresh, req.RefreshToken)
 		o.used[req.RefreshToken] = true
-		scope = g.scope
+		scope, account = g.scope, g.account
 	default:
 		oauthError(rw, http.StatusBadRequest, "unsupported_grant_type", "grant_type "+apiQuote(req.GrantType)+" is not supported")
 		return
 	}
 	ttl := o.s.opts.AccessTokenTTL
 	at := apiRandomToken("sim-at-")
-	o.access[at] = tokenGrant{clientID: req.ClientID, scope: scope, expires: now.Add(ttl)}
+	o.access[at] = tokenGrant{account: account, clientID: req.ClientID, scope: scope, expires: now.Add(ttl)}
 	resp := map[string]any{
 		"access_token": at,
 		"token_type":   "Bearer",
@@ -208,7 +219,7 @@ func (o *oauthServer) token(rw http.ResponseWriter, r *http.Request) {
 	}
 	if hasScope(scope, "offline_access") {
 		rt := apiRandomToken("sim-rt-")
-		o.refresh[rt] = tokenGrant{clientID: req.ClientID, scope: scope}
+		o.refresh[rt] = tokenGrant{account: account, clientID: req.ClientID, scope: scope}
 		resp["refresh_token"] = rt
 	}
 	rw.Header().Set("Cache-Control", "no-store")
@@ -292,4 +303,62 @@ func (o *oauthServer) accessibleResources(rw http.ResponseWriter, r *http.Reques
 		"scopes":    scopes,
 		"avatarUrl": base + "/_sim/avatar.png",
 	}})
+}
+
+// SetOAuthConsentAs makes the next consents at /authorize be given by the
+// account (a person signing in with Atlassian); "" = the admin again.
+func (s *Server) SetOAuthConsentAs(accountID string) {
+	s.oauth.mu.Lock()
+	defer s.oauth.mu.Unlock()
+	s.oauth.consentAs = accountID
+}
+
+// me is Atlassian's GET https://api.atlassian.com/me: the profile of the
+// account that consented to the token, with the read:me scope.
+func (o *oauthServer) me(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		rw.Header().Set("Allow", "GET")
+		apiError(rw, http.StatusMethodNotAllowed, "Use GET.")
+		return
+	}
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") {
+		apiJSON(rw, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized"})
+		return
+	}
+	if _, ok := o.validAccessToken(tok); !ok {
+		apiJSON(rw, http.StatusUnauthorized, map[string]any{"code": 401, "message": "Unauthorized"})
+		return
+	}
+	o.mu.Lock()
+	g := o.access[tok]
+	o.mu.Unlock()
+	if !hasScope(g.scope, "read:me") {
+		apiJSON(rw, http.StatusForbidden, map[string]any{"code": 403, "message": "The access token lacks the read:me scope."})
+		return
+	}
+	w := o.s.world
+	w.RLock()
+	u := w.UserByID(g.account)
+	var out map[string]any
+	if u != nil {
+		email := u.Email
+		if email == "" {
+			email = u.HiddenEmail // /me shows the user their own address
+		}
+		status := "active"
+		if !u.Active {
+			status = "inactive"
+		}
+		out = map[string]any{"account_type": "atlassian", "account_id": u.AccountID, "email": email, "email_verified": true,
+			"name": u.DisplayName, "nickname": u.DisplayName, "picture": o.s.base(r) + "/_sim/avatar.png",
+			"account_status": status, "locale": "en-US", "extended_profile": map[string]any{}}
+	}
+	w.RUnlock()
+	if out == nil {
+		apiJSON(rw, http.StatusNotFound, map[string]any{"code": 404, "message": "No such account."})
+		return
+	}
+	apiJSON(rw, http.StatusOK, out)
 }

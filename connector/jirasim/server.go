@@ -326,7 +326,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.serveStats(rw, r)
 	case strings.HasPrefix(p, "/_sim/"):
 		s.world.ServeSim(rw, r)
-	case p == "/authorize", p == "/oauth/token", p == "/oauth/token/accessible-resources":
+	case p == "/authorize", p == "/oauth/token", p == "/oauth/token/accessible-resources", p == "/me":
 		s.oauth.ServeHTTP(rw, r)
 	case strings.HasPrefix(p, "/ex/jira/"):
 		s.serveGateway(rw, r)
