@@ -470,6 +470,19 @@ type approvalItem struct {
 	Approval struct {
 		ID int64 `json:"id"`
 	} `json:"approval"`
+	Run struct {
+		TargetUser string `json:"targetUser"`
+		Ticket     struct {
+			ReporterEmail string `json:"reporterEmail"`
+		} `json:"ticket"`
+	} `json:"run"`
+}
+
+// ownRequest reports whether the approver reported the run's issue or is
+// the person it acts on: the soak's own mutations create issues as random
+// users, the approver among them, and such a decision must be refused.
+func (it approvalItem) ownRequest() bool {
+	return strings.EqualFold(it.Run.Ticket.ReporterEmail, approverEmail) || strings.EqualFold(it.Run.TargetUser, approverEmail)
 }
 
 // approver decides pending approvals (approve or deny), sometimes twice: the
@@ -518,6 +531,16 @@ func (s *Soak) approver(ctx context.Context, r *rand.Rand) {
 		}
 		path := fmt.Sprintf("/api/v1/approvals/%d/decision", it.Approval.ID)
 		code, err := s.api(ctx, "POST", path, d, nil)
+		if it.ownRequest() {
+			// Separation of duties: refused, and the approval stays pending.
+			switch {
+			case code == http.StatusForbidden:
+				s.st.approvalsRefused.Add(1)
+			case err == nil:
+				s.vis.mismatch(fmt.Sprintf("approval %d: the approver decided on their own request", it.Approval.ID))
+			}
+			continue
+		}
 		switch {
 		case err == nil:
 			s.st.approvals.Add(1)

@@ -105,6 +105,7 @@ type stats struct {
 	searches, hits, searchErrs        atomic.Int64
 	ingests, ingestRepeats, ingestErr atomic.Int64
 	approvals, approvalConflicts      atomic.Int64
+	approvalsRefused                  atomic.Int64 // own requests, refused as they must be
 	syncTriggers                      atomic.Int64
 	knobChanges                       atomic.Int64
 	unavailable                       atomic.Int64 // requests that found the daemon down (restarts)
@@ -252,6 +253,7 @@ type Report struct {
 	Ingests    int64 // distinct tickets ingested through the API
 	Repeats    int64 // repeated ingests of the same body
 	Approvals  int64
+	Refused    int64 // decisions on the approver's own requests, refused
 	Syncs      int64 // POST /api/v1/sync triggers
 	Restarts   int
 	Unavail    int64 // requests refused while the daemon was down
@@ -288,7 +290,7 @@ func (r Report) String() string {
 	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "  searches:      %d (%d hits checked against the oracle, %d failed requests)\n", r.Searches, r.Hits, r.SearchErrs)
 	fmt.Fprintf(&b, "  ingests:       %d tickets, %d repeats\n", r.Ingests, r.Repeats)
-	fmt.Fprintf(&b, "  approvals:     %d decisions\n", r.Approvals)
+	fmt.Fprintf(&b, "  approvals:     %d decisions, %d refused (the approver's own requests)\n", r.Approvals, r.Refused)
 	fmt.Fprintf(&b, "  sync triggers: %d\n", r.Syncs)
 	fmt.Fprintf(&b, "  daemon 429s:   %d (per-key rate limit; retried after Retry-After)\n", r.Limited)
 	fmt.Fprintf(&b, "  restarts:      %d (SIGKILL; %d requests found the daemon down)\n", r.Restarts, r.Unavail)
@@ -370,7 +372,7 @@ func (s *Soak) Run(ctx context.Context) (Report, error) {
 func (s *Soak) report(d time.Duration) Report {
 	r := Report{Duration: d, Mutations: map[string]int64{}, Searches: s.st.searches.Load(), Hits: s.st.hits.Load(),
 		SearchErrs: s.st.searchErrs.Load(), Ingests: s.st.ingests.Load(), Repeats: s.st.ingestRepeats.Load(),
-		Approvals: s.st.approvals.Load(), Syncs: s.st.syncTriggers.Load(), Unavail: s.st.unavailable.Load(), Limited: s.st.daemonLimited.Load(),
+		Approvals: s.st.approvals.Load(), Refused: s.st.approvalsRefused.Load(), Syncs: s.st.syncTriggers.Load(), Unavail: s.st.unavailable.Load(), Limited: s.st.daemonLimited.Load(),
 		Knobs: s.st.knobChanges.Load(), Sim: s.sim.Stats()}
 	s.st.byKind.Range(func(k, v any) bool {
 		r.Mutations[k.(string)] = v.(*atomic.Int64).Load()
