@@ -223,6 +223,33 @@ func (c *Client) ServiceDesks(ctx context.Context) ([]switchyard.ServiceDesk, er
 	return out, nil
 }
 
+// RequestTypes lists a service desk's request types
+// (GET /rest/servicedeskapi/servicedesk/{serviceDeskId}/requesttype, paged).
+func (c *Client) RequestTypes(ctx context.Context, deskID string) ([]switchyard.RequestType, error) {
+	if c.dc() {
+		return nil, nil
+	}
+	if deskID == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "serviceDeskId", "empty service desk id")
+	}
+	list, err := sdAll[struct {
+		ID          json64 `json:"id"`
+		Name        string `json:"name"`
+		IssueTypeID json64 `json:"issueTypeId"`
+	}](ctx, c, "/rest/servicedeskapi/servicedesk/{serviceDeskId}/requesttype",
+		"/rest/servicedeskapi/servicedesk/"+url.PathEscape(deskID)+"/requesttype")
+	if err != nil {
+		return nil, fmt.Errorf("service desk %s request types: %w", deskID, err)
+	}
+	out := make([]switchyard.RequestType, 0, len(list))
+	for _, rt := range list {
+		if rt.ID != "" {
+			out = append(out, switchyard.RequestType{ID: string(rt.ID), Name: rt.Name, IssueTypeID: string(rt.IssueTypeID)})
+		}
+	}
+	return out, nil
+}
+
 // Organizations lists the customer organizations with their members.
 func (c *Client) Organizations(ctx context.Context) ([]switchyard.Organization, error) {
 	if c.dc() {
