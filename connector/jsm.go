@@ -398,3 +398,78 @@ func (c *Client) ProjectStatuses(ctx context.Context, projectKey string) ([]stri
 	}
 	return out, nil
 }
+
+// WorkflowTransition is one transition of a workflow: its name and the name
+// of the status it leads to.
+type WorkflowTransition struct {
+	Name string `json:"name"`
+	To   string `json:"to"`
+}
+
+// WorkflowTransitions lists the transitions of the workflows a project's
+// issue types use: the issue types from GET /project/{key}/statuses, then
+// POST /rest/api/3/workflows (bulk get) by projectAndIssueTypes, which
+// answers with each workflow's transitions (toStatusReference) and statuses.
+// Jira Cloud lists transitions per project only this way (or per issue).
+// It needs Administer Jira, or Administer projects / View workflow.
+func (c *Client) WorkflowTransitions(ctx context.Context, projectID, projectKey string) ([]WorkflowTransition, error) {
+	if err := checkKey("projectKey", projectKey); err != nil {
+		return nil, err
+	}
+	if projectID == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "projectId", "empty project id for %s", projectKey)
+	}
+	var types []struct {
+		ID json64 `json:"id"`
+	}
+	p := c.v() + "/project/" + url.PathEscape(projectKey) + "/statuses"
+	if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/project/{projectIdOrKey}/statuses"}, http.MethodGet, p, nil, &types); err != nil {
+		return nil, err
+	}
+	type pair struct {
+		ProjectID   string `json:"projectId"`
+		IssueTypeID string `json:"issueTypeId"`
+	}
+	body := struct {
+		ProjectAndIssueTypes []pair `json:"projectAndIssueTypes"`
+	}{ProjectAndIssueTypes: []pair{}}
+	for _, t := range types {
+		if t.ID != "" {
+			body.ProjectAndIssueTypes = append(body.ProjectAndIssueTypes, pair{projectID, string(t.ID)})
+		}
+	}
+	if len(body.ProjectAndIssueTypes) == 0 {
+		return nil, nil
+	}
+	var resp struct {
+		Statuses []struct {
+			Name            string `json:"name"`
+			StatusReference string `json:"statusReference"`
+		} `json:"statuses"`
+		Workflows []struct {
+			Transitions []struct {
+				Name              string `json:"name"`
+				ToStatusReference string `json:"toStatusReference"`
+			} `json:"transitions"`
+		} `json:"workflows"`
+	}
+	if err := c.do(ctx, call{endpoint: "POST /rest/api/3/workflows"}, http.MethodPost, "/rest/api/3/workflows", body, &resp); err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, s := range resp.Statuses {
+		names[s.StatusReference] = s.Name
+	}
+	seen := map[WorkflowTransition]bool{}
+	var out []WorkflowTransition
+	for _, w := range resp.Workflows {
+		for _, t := range w.Transitions {
+			wt := WorkflowTransition{Name: t.Name, To: names[t.ToStatusReference]}
+			if !seen[wt] {
+				seen[wt] = true
+				out = append(out, wt)
+			}
+		}
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -172,19 +173,88 @@ func TestNativeApprovalAnswered(t *testing.T) {
 	}
 }
 
-// TestTransitionsCheckedAtStartup: a decision mapped to a status some
+// TestTransitionsCheckedAtStartup: a decision mapped to a target some
 // project's workflow lacks is an error naming the decision, the project and
-// the missing transition.
+// the missing transition. A target may name a transition (whose name differs
+// from its status, as JSM's "Resolve this issue" → Resolved) or a status a
+// transition leads to, since the write-back takes either.
 func TestTransitionsCheckedAtStartup(t *testing.T) {
 	h := newHarnessWorld(t, jirasim.GenerateOptions{Seed: 7, Projects: 2, Issues: 24}, nil)
 	ctx := context.Background()
-	if err := runbook.CheckTransitions(ctx, h.jira, []string{"ITSM", "OPS"}, map[string]string{runbook.LabelApproved: "in progress"}); err != nil {
-		t.Fatalf("a status both workflows have: %v", err)
+	w := h.sim.World()
+	var both, desks []switchyard.Project
+	for _, key := range []string{"ITSM", "OPS"} {
+		p := w.ProjectByKey(key)
+		if p == nil {
+			t.Fatalf("no project %s", key)
+		}
+		both = append(both, switchyard.Project{ID: p.ID, Key: p.Key})
+		if p.ServiceDesk != nil {
+			desks = append(desks, switchyard.Project{ID: p.ID, Key: p.Key})
+		}
 	}
-	err := runbook.CheckTransitions(ctx, h.jira, []string{"ITSM", "OPS"}, map[string]string{runbook.LabelApproved: "Resolved"})
-	if err == nil || !strings.Contains(err.Error(), "approvals.transitions.APPROVED") || !strings.Contains(err.Error(), "OPS") ||
-		!strings.Contains(err.Error(), `"Resolved"`) {
-		t.Fatalf("err = %v; want one naming approvals.transitions.APPROVED, project OPS and \"Resolved\"", err)
+	if len(desks) != 1 {
+		t.Fatalf("want one service desk of ITSM and OPS, have %v", desks)
+	}
+	for _, tc := range []struct {
+		name     string
+		projects []switchyard.Project
+		to       string
+		missing  string // project named by the error; "" = accepted
+	}{
+		{"a status both workflows have", both, "in progress", ""},
+		{"a status one workflow lacks", both, "Resolved", "OPS"},
+		{"a transition name that differs from its status", desks, "Resolve this issue", ""},
+		{"a transition name, case-insensitive", desks, "start WORK", ""},
+		{"a transition name one workflow lacks", both, "Resolve this issue", "OPS"},
+		{"no such transition", desks, "Escalate", desks[0].Key},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := runbook.CheckTransitions(ctx, h.jira, tc.projects, map[string]string{runbook.LabelApproved: tc.to})
+			if tc.missing == "" {
+				if err != nil {
+					t.Fatalf("%q: %v", tc.to, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "approvals.transitions.APPROVED") || !strings.Contains(err.Error(), "project "+tc.missing) ||
+				!strings.Contains(err.Error(), `"`+tc.to+`"`) {
+				t.Fatalf("err = %v; want one naming approvals.transitions.APPROVED, project %s and %q", err, tc.missing, tc.to)
+			}
+		})
+	}
+}
+
+// TestWriteBackTransitionByNameAgreesWithCheck: the write-back takes a transition
+// named in approvals.transitions even when its name is not its status's, as
+// the start-up check lets it.
+func TestWriteBackTransitionByNameAgreesWithCheck(t *testing.T) {
+	h := newHarnessWorld(t, jirasim.GenerateOptions{Seed: 7, Projects: 2, Issues: 24}, nil)
+	ctx := context.Background()
+	p := h.sim.World().ProjectByKey("ITSM")
+	if p == nil || p.ServiceDesk == nil {
+		t.Fatal("ITSM is not a service desk")
+	}
+	ts, err := h.jira.WorkflowTransitions(ctx, p.ID, p.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for _, is := range h.sim.World().Issues {
+		if is.ProjectID == p.ID && is.Status != "Resolved" {
+			key = is.Key
+			break
+		}
+	}
+	its, err := h.jira.Transitions(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every transition the issue offers is one the workflow lists.
+	for _, it := range its {
+		if !slices.ContainsFunc(ts, func(wt connector.WorkflowTransition) bool { return wt.Name == it.Name && wt.To == it.To }) {
+			t.Errorf("issue %s offers %q → %s, which the workflow read does not list (%v)", key, it.Name, it.To, ts)
+		}
 	}
 }
 
