@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -225,36 +224,46 @@ func TestTransitionsCheckedAtStartup(t *testing.T) {
 	}
 }
 
-// TestWriteBackTransitionByNameAgreesWithCheck: the write-back takes a transition
-// named in approvals.transitions even when its name is not its status's, as
-// the start-up check lets it.
-func TestWriteBackTransitionByNameAgreesWithCheck(t *testing.T) {
-	h := newHarnessWorld(t, jirasim.GenerateOptions{Seed: 7, Projects: 2, Issues: 24}, nil)
+// TestWriteBackTransitionByName: a decision mapped to a transition whose
+// name is not its status's passes the start-up check and is the transition
+// the write-back takes: the check and the write-back agree.
+func TestWriteBackTransitionByName(t *testing.T) {
+	h := newHarness(t, switchyard.ModeCloud, func(o *runbook.Options) {
+		o.Transitions = map[string]string{"APPROVED": "Resolve this issue"}
+	})
 	ctx := context.Background()
-	p := h.sim.World().ProjectByKey("ITSM")
-	if p == nil || p.ServiceDesk == nil {
-		t.Fatal("ITSM is not a service desk")
-	}
-	ts, err := h.jira.WorkflowTransitions(ctx, p.ID, p.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := h.sim.World()
 	var key string
-	for _, is := range h.sim.World().Issues {
-		if is.ProjectID == p.ID && is.Status != "Resolved" {
-			key = is.Key
+	var desk switchyard.Project
+	for _, k := range h.issueKeys() {
+		w.RLock()
+		is := w.IssueByKey(k)
+		p := w.ProjectByID(is.ProjectID)
+		ok := p.ServiceDesk != nil && is.Status != "Resolved"
+		if ok {
+			key, desk = k, switchyard.Project{ID: p.ID, Key: p.Key}
+		}
+		w.RUnlock()
+		if ok {
 			break
 		}
 	}
-	its, err := h.jira.Transitions(ctx, key)
-	if err != nil {
+	if key == "" {
+		t.Fatal("no open request of a service desk")
+	}
+	if err := runbook.CheckTransitions(ctx, h.jira, []switchyard.Project{desk}, map[string]string{"APPROVED": "Resolve this issue"}); err != nil {
+		t.Fatalf("start-up check: %v", err)
+	}
+	run := h.ingest(h.ticket(key, pwSummary, pwDesc, reporter)).Run
+	if _, err := h.svc.Decide(ctx, run.Approval.ID, runbook.Decision{Decision: "approve", Approver: "carol@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	// Every transition the issue offers is one the workflow lists.
-	for _, it := range its {
-		if !slices.ContainsFunc(ts, func(wt connector.WorkflowTransition) bool { return wt.Name == it.Name && wt.To == it.To }) {
-			t.Errorf("issue %s offers %q → %s, which the workflow read does not list (%v)", key, it.Name, it.To, ts)
-		}
+	r := h.waitRun(run.ID, "write-back", writtenBack)
+	w.RLock()
+	st := w.IssueByKey(key).Status
+	w.RUnlock()
+	if st != "Resolved" || r.WriteBack.Transition != "Resolve this issue → Resolved" {
+		t.Fatalf("status %q, transition %q; want Resolved through \"Resolve this issue\"", st, r.WriteBack.Transition)
 	}
 }
 
