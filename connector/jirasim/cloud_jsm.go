@@ -46,6 +46,19 @@ func sdPage[T any](rw http.ResponseWriter, r *http.Request, v *view, all []T, re
 	}
 	links := map[string]any{"base": v.base + sdPrefix, "context": "", "self": v.base + r.URL.RequestURI()}
 	last := start+len(page) >= len(all)
+	// next and prev, as Atlassian's PagedDTO links them.
+	pageURL := func(at int) string {
+		q := r.URL.Query()
+		q.Set("start", strconv.Itoa(at))
+		q.Set("limit", strconv.Itoa(limit))
+		return v.base + r.URL.Path + "?" + q.Encode()
+	}
+	if !last {
+		links["next"] = pageURL(start + len(page))
+	}
+	if start > 0 {
+		links["prev"] = pageURL(max(0, start-limit))
+	}
 	apiJSON(rw, http.StatusOK, map[string]any{"_expands": []string{}, "size": len(values), "start": start, "limit": limit,
 		"isLastPage": last, "_links": links, "values": values})
 }
@@ -104,8 +117,12 @@ func (s *Server) sdRequestTypes(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (v *view) requestType(p *SimProject, rt SimRequestType) map[string]any {
-	return map[string]any{"id": rt.ID, "name": rt.Name, "description": "", "helpText": "", "issueTypeId": apiStableID("issuetype", rt.IssueType),
-		"serviceDeskId": p.ServiceDesk.ID, "portalId": p.ServiceDesk.ID, "groupIds": []string{},
+	// RequestTypeDTO, as /servicedesk/{id}/requesttype lists it.
+	return map[string]any{"_expands": []string{"field"}, "id": rt.ID, "name": rt.Name, "description": "", "helpText": "",
+		"issueTypeId": apiStableID("issuetype", rt.IssueType), "serviceDeskId": p.ServiceDesk.ID, "portalId": p.ServiceDesk.ID,
+		"groupIds": []string{}, "restrictionStatus": "OPEN",
+		"icon": map[string]any{"id": "10500", "_links": map[string]any{"iconUrls": map[string]string{
+			"48x48": v.base + "/secure/viewavatar?avatarType=SD_REQTYPE&size=large&avatarId=10500"}}},
 		"_links": map[string]any{"self": v.base + sdPrefix + "/servicedesk/" + p.ServiceDesk.ID + "/requesttype/" + rt.ID}}
 }
 
