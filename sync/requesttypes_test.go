@@ -166,3 +166,63 @@ func TestRequestTypesFromServiceDesk(t *testing.T) {
 		t.Fatalf("facet after a 403 on request types: %v, want %q = %d kept", f, "Renamed in JSM", n)
 	}
 }
+
+// rtJira is a Jira with one service desk on project AP and its request types.
+type rtJira struct {
+	*fakeJira
+	rts []switchyard.RequestType
+}
+
+func (j rtJira) ServiceDesks(context.Context) ([]switchyard.ServiceDesk, error) {
+	return []switchyard.ServiceDesk{{ID: "1", ProjectID: "100", ProjectKey: "AP", Organizations: []string{}}}, nil
+}
+
+func (rtJira) Organizations(context.Context) ([]switchyard.Organization, error) { return nil, nil }
+
+func (j rtJira) RequestTypes(_ context.Context, desk string) ([]switchyard.RequestType, error) {
+	if desk != "1" {
+		return nil, &switchyard.Error{Kind: switchyard.ErrNotFound, Message: "no desk " + desk}
+	}
+	return j.rts, nil
+}
+
+// TestRequestTypeNameFromDesk: an issue whose request type field holds only
+// the id, or a name from before a rename, is stored and indexed with the
+// desk's current name; an id the desk does not list keeps the field's name.
+func TestRequestTypeNameFromDesk(t *testing.T) {
+	f := newFakeJira(2, 6)
+	want := map[string]string{}
+	n := 0
+	for _, is := range f.issues {
+		if is.ProjectID != "100" {
+			continue
+		}
+		switch n % 3 {
+		case 0:
+			is.RequestTypeID, is.RequestType = "7", "" // only the id
+			want[is.ID] = "Get IT help"
+		case 1:
+			is.RequestTypeID, is.RequestType = "8", "Hardware (old name)"
+			want[is.ID] = "Request new hardware"
+		case 2:
+			is.RequestTypeID, is.RequestType = "99", "Retired type"
+			want[is.ID] = "Retired type"
+		}
+		n++
+	}
+	j := rtJira{f, []switchyard.RequestType{{ID: "7", Name: "Get IT help"}, {ID: "8", Name: "Request new hardware"}}}
+	h := newHarness(t, j, allScope(), Settings{Concurrency: 2, PageSize: 50, Overlap: time.Minute})
+	h.sync(false)
+	for id, name := range want {
+		is, err := h.db.Issue(context.Background(), "acme", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if is.RequestType != name {
+			t.Errorf("issue %s (request type %s): name %q, want %q", is.Key, is.RequestTypeID, is.RequestType, name)
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("only %d issues on the desk", len(want))
+	}
+}
