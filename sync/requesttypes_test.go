@@ -124,9 +124,11 @@ func TestRequestTypesFromServiceDesk(t *testing.T) {
 		t.Fatalf("rename: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	before := s.stats()
 	if rs := h.sync(false); rs.Full {
 		t.Fatalf("sync after the rename was full (%s)", rs.Reason)
 	}
+	checkNoPerIssueJSMCalls(t, before, s.stats())
 	facet := requestTypeFacet(t, s, h, "")
 	if facet["Renamed in JSM"] != n {
 		t.Fatalf("facet after the rename: %v, want %q = %d", facet, "Renamed in JSM", n)
