@@ -17,7 +17,9 @@ type workflowJira struct {
 	err         error // from WorkflowTransitions
 }
 
-func (j workflowJira) ProjectStatuses(context.Context, string) ([]string, error) { return j.statuses, nil }
+func (j workflowJira) ProjectStatuses(context.Context, string) ([]string, error) {
+	return j.statuses, nil
+}
 
 func (j workflowJira) WorkflowTransitions(context.Context, string, string) ([]connector.WorkflowTransition, error) {
 	return j.transitions, j.err
