@@ -143,6 +143,16 @@ type ServiceDesk struct {
 	ProjectID     string   `json:"projectId"`
 	ProjectKey    string   `json:"projectKey,omitempty"`
 	Organizations []string `json:"organizations"`
+	// RequestTypes are the desk's request types
+	// (/servicedesk/{id}/requesttype); nil when they were not readable.
+	RequestTypes []RequestType `json:"requestTypes,omitempty"`
+}
+
+// RequestType is one request type of a JSM service desk.
+type RequestType struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	IssueTypeID string `json:"issueTypeId,omitempty"`
 }
 
 // FieldError is one issue field that could not be decoded, and why.

@@ -223,6 +223,33 @@ func (c *Client) ServiceDesks(ctx context.Context) ([]switchyard.ServiceDesk, er
 	return out, nil
 }
 
+// RequestTypes lists a service desk's request types
+// (GET /rest/servicedeskapi/servicedesk/{serviceDeskId}/requesttype, paged).
+func (c *Client) RequestTypes(ctx context.Context, deskID string) ([]switchyard.RequestType, error) {
+	if c.dc() {
+		return nil, nil
+	}
+	if deskID == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "serviceDeskId", "empty service desk id")
+	}
+	list, err := sdAll[struct {
+		ID          json64 `json:"id"`
+		Name        string `json:"name"`
+		IssueTypeID json64 `json:"issueTypeId"`
+	}](ctx, c, "/rest/servicedeskapi/servicedesk/{serviceDeskId}/requesttype",
+		"/rest/servicedeskapi/servicedesk/"+url.PathEscape(deskID)+"/requesttype")
+	if err != nil {
+		return nil, fmt.Errorf("service desk %s request types: %w", deskID, err)
+	}
+	out := make([]switchyard.RequestType, 0, len(list))
+	for _, rt := range list {
+		if rt.ID != "" {
+			out = append(out, switchyard.RequestType{ID: string(rt.ID), Name: rt.Name, IssueTypeID: string(rt.IssueTypeID)})
+		}
+	}
+	return out, nil
+}
+
 // Organizations lists the customer organizations with their members.
 func (c *Client) Organizations(ctx context.Context) ([]switchyard.Organization, error) {
 	if c.dc() {
@@ -366,6 +393,81 @@ func (c *Client) ProjectStatuses(ctx context.Context, projectKey string) ([]stri
 			if s.Name != "" && !seen[s.Name] {
 				seen[s.Name] = true
 				out = append(out, s.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// WorkflowTransition is one transition of a workflow: its name and the name
+// of the status it leads to.
+type WorkflowTransition struct {
+	Name string `json:"name"`
+	To   string `json:"to"`
+}
+
+// WorkflowTransitions lists the transitions of the workflows a project's
+// issue types use: the issue types from GET /project/{key}/statuses, then
+// POST /rest/api/3/workflows (bulk get) by projectAndIssueTypes, which
+// answers with each workflow's transitions (toStatusReference) and statuses.
+// Jira Cloud lists transitions per project only this way (or per issue).
+// It needs Administer Jira, or Administer projects / View workflow.
+func (c *Client) WorkflowTransitions(ctx context.Context, projectID, projectKey string) ([]WorkflowTransition, error) {
+	if err := checkKey("projectKey", projectKey); err != nil {
+		return nil, err
+	}
+	if projectID == "" {
+		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "projectId", "empty project id for %s", projectKey)
+	}
+	var types []struct {
+		ID json64 `json:"id"`
+	}
+	p := c.v() + "/project/" + url.PathEscape(projectKey) + "/statuses"
+	if err := c.do(ctx, call{endpoint: "GET " + c.v() + "/project/{projectIdOrKey}/statuses"}, http.MethodGet, p, nil, &types); err != nil {
+		return nil, err
+	}
+	type pair struct {
+		ProjectID   string `json:"projectId"`
+		IssueTypeID string `json:"issueTypeId"`
+	}
+	body := struct {
+		ProjectAndIssueTypes []pair `json:"projectAndIssueTypes"`
+	}{ProjectAndIssueTypes: []pair{}}
+	for _, t := range types {
+		if t.ID != "" {
+			body.ProjectAndIssueTypes = append(body.ProjectAndIssueTypes, pair{projectID, string(t.ID)})
+		}
+	}
+	if len(body.ProjectAndIssueTypes) == 0 {
+		return nil, nil
+	}
+	var resp struct {
+		Statuses []struct {
+			Name            string `json:"name"`
+			StatusReference string `json:"statusReference"`
+		} `json:"statuses"`
+		Workflows []struct {
+			Transitions []struct {
+				Name              string `json:"name"`
+				ToStatusReference string `json:"toStatusReference"`
+			} `json:"transitions"`
+		} `json:"workflows"`
+	}
+	if err := c.do(ctx, call{endpoint: "POST /rest/api/3/workflows"}, http.MethodPost, "/rest/api/3/workflows", body, &resp); err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, s := range resp.Statuses {
+		names[s.StatusReference] = s.Name
+	}
+	seen := map[WorkflowTransition]bool{}
+	var out []WorkflowTransition
+	for _, w := range resp.Workflows {
+		for _, t := range w.Transitions {
+			wt := WorkflowTransition{Name: t.Name, To: names[t.ToStatusReference]}
+			if !seen[wt] {
+				seen[wt] = true
+				out = append(out, wt)
 			}
 		}
 	}

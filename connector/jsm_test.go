@@ -103,6 +103,19 @@ func TestJSMAgainstSimulator(t *testing.T) {
 		if i < 0 || desks[i].ID != p.ServiceDesk.ID || !slices.Equal(desks[i].Organizations, p.ServiceDesk.Organizations) {
 			t.Fatalf("desk of %s: %+v, want %+v", p.Key, desks, p.ServiceDesk)
 		}
+		// The desk's request types, with the issue type each creates.
+		rts, err := c.RequestTypes(ctx, p.ServiceDesk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rts) != len(p.ServiceDesk.RequestTypes) || len(rts) == 0 {
+			t.Fatalf("desk of %s: request types %+v, want %+v", p.Key, rts, p.ServiceDesk.RequestTypes)
+		}
+		for j, rt := range p.ServiceDesk.RequestTypes {
+			if rts[j].ID != rt.ID || rts[j].Name != rt.Name || rts[j].IssueTypeID == "" {
+				t.Fatalf("desk of %s: request type %d is %+v, want %+v", p.Key, j, rts[j], rt)
+			}
+		}
 	}
 	got, err := c.Organizations(ctx)
 	if err != nil {

@@ -159,11 +159,21 @@ type StatusLister interface {
 	ProjectStatuses(ctx context.Context, projectKey string) ([]string, error)
 }
 
+// TransitionLister lists the transitions of a project's workflows, each with
+// its target status (*connector.Client).
+type TransitionLister interface {
+	WorkflowTransitions(ctx context.Context, projectID, projectKey string) ([]connector.WorkflowTransition, error)
+}
+
 // CheckTransitions checks, at start-up, that every decision's target of
-// approvals.transitions is a status of each project's workflow (the simple
-// workflows' global transitions are named after their target status). The
-// error names the decision, the project and the missing transition.
-func CheckTransitions(ctx context.Context, j StatusLister, projectKeys []string, transitions map[string]string) error {
+// approvals.transitions is one the write-back can take in each project: the
+// write-back (transition) takes the transition whose name or target
+// status is the target, so the check accepts a transition name or a status a
+// transition of the workflow leads to. An account that may not read the
+// workflows (they need Administer Jira or View workflow) is checked against
+// the workflow statuses instead. The error names the decision, the project
+// and the missing transition.
+func CheckTransitions(ctx context.Context, j StatusLister, projects []switchyard.Project, transitions map[string]string) error {
 	if len(transitions) == 0 {
 		return nil
 	}
@@ -172,16 +182,42 @@ func CheckTransitions(ctx context.Context, j StatusLister, projectKeys []string,
 		labels = append(labels, l)
 	}
 	slices.Sort(labels)
-	for _, key := range projectKeys {
-		statuses, err := j.ProjectStatuses(ctx, key)
-		if err != nil {
+	tl, _ := j.(TransitionLister)
+	for _, p := range projects {
+		key := p.Key
+		var known []string // what a target may name
+		var shown string
+		var ts []connector.WorkflowTransition
+		var err error
+		if tl != nil {
+			ts, err = tl.WorkflowTransitions(ctx, p.ID, key)
+		}
+		switch {
+		case tl != nil && err == nil:
+			var parts []string
+			for _, t := range ts {
+				known = append(known, t.Name, t.To)
+				parts = append(parts, fmt.Sprintf("%q → %s", t.Name, t.To))
+			}
+			shown = "transitions: " + strings.Join(parts, ", ")
+		case tl != nil && !errors.Is(err, switchyard.ErrForbidden) && !errors.Is(err, switchyard.ErrUnauthorized) && !errors.Is(err, switchyard.ErrNotFound):
 			return fmt.Errorf("approvals.transitions: workflow of project %s: %w", key, err)
+		default:
+			statuses, err := j.ProjectStatuses(ctx, key)
+			if err != nil {
+				return fmt.Errorf("approvals.transitions: workflow of project %s: %w", key, err)
+			}
+			known = statuses
+			shown = "statuses: " + strings.Join(statuses, ", ")
+			if tl != nil {
+				shown += "; transition names not readable"
+			}
 		}
 		for _, l := range labels {
 			to := transitions[l]
-			if !slices.ContainsFunc(statuses, func(s string) bool { return strings.EqualFold(s, to) }) {
+			if !slices.ContainsFunc(known, func(s string) bool { return s != "" && strings.EqualFold(s, to) }) {
 				return switchyard.FieldErrorf(switchyard.ErrInvalid, "approvals.transitions."+l,
-					"project %s has no transition to %q in its workflow (statuses: %s)", key, to, strings.Join(statuses, ", "))
+					"project %s has no transition to %q in its workflow (%s)", key, to, shown)
 			}
 		}
 	}

@@ -172,19 +172,98 @@ func TestNativeApprovalAnswered(t *testing.T) {
 	}
 }
 
-// TestTransitionsCheckedAtStartup: a decision mapped to a status some
+// TestTransitionsCheckedAtStartup: a decision mapped to a target some
 // project's workflow lacks is an error naming the decision, the project and
-// the missing transition.
+// the missing transition. A target may name a transition (whose name differs
+// from its status, as JSM's "Resolve this issue" → Resolved) or a status a
+// transition leads to, since the write-back takes either.
 func TestTransitionsCheckedAtStartup(t *testing.T) {
 	h := newHarnessWorld(t, jirasim.GenerateOptions{Seed: 7, Projects: 2, Issues: 24}, nil)
 	ctx := context.Background()
-	if err := runbook.CheckTransitions(ctx, h.jira, []string{"ITSM", "OPS"}, map[string]string{runbook.LabelApproved: "in progress"}); err != nil {
-		t.Fatalf("a status both workflows have: %v", err)
+	w := h.sim.World()
+	var both, desks []switchyard.Project
+	for _, key := range []string{"ITSM", "OPS"} {
+		p := w.ProjectByKey(key)
+		if p == nil {
+			t.Fatalf("no project %s", key)
+		}
+		both = append(both, switchyard.Project{ID: p.ID, Key: p.Key})
+		if p.ServiceDesk != nil {
+			desks = append(desks, switchyard.Project{ID: p.ID, Key: p.Key})
+		}
 	}
-	err := runbook.CheckTransitions(ctx, h.jira, []string{"ITSM", "OPS"}, map[string]string{runbook.LabelApproved: "Resolved"})
-	if err == nil || !strings.Contains(err.Error(), "approvals.transitions.APPROVED") || !strings.Contains(err.Error(), "OPS") ||
-		!strings.Contains(err.Error(), `"Resolved"`) {
-		t.Fatalf("err = %v; want one naming approvals.transitions.APPROVED, project OPS and \"Resolved\"", err)
+	if len(desks) != 1 {
+		t.Fatalf("want one service desk of ITSM and OPS, have %v", desks)
+	}
+	for _, tc := range []struct {
+		name     string
+		projects []switchyard.Project
+		to       string
+		missing  string // project named by the error; "" = accepted
+	}{
+		{"a status both workflows have", both, "in progress", ""},
+		{"a status one workflow lacks", both, "Resolved", "OPS"},
+		{"a transition name that differs from its status", desks, "Resolve this issue", ""},
+		{"a transition name, case-insensitive", desks, "start WORK", ""},
+		{"a transition name one workflow lacks", both, "Resolve this issue", "OPS"},
+		{"no such transition", desks, "Escalate", desks[0].Key},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := runbook.CheckTransitions(ctx, h.jira, tc.projects, map[string]string{runbook.LabelApproved: tc.to})
+			if tc.missing == "" {
+				if err != nil {
+					t.Fatalf("%q: %v", tc.to, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "approvals.transitions.APPROVED") || !strings.Contains(err.Error(), "project "+tc.missing) ||
+				!strings.Contains(err.Error(), `"`+tc.to+`"`) {
+				t.Fatalf("err = %v; want one naming approvals.transitions.APPROVED, project %s and %q", err, tc.missing, tc.to)
+			}
+		})
+	}
+}
+
+// TestWriteBackTransitionByName: a decision mapped to a transition whose
+// name is not its status's passes the start-up check and is the transition
+// the write-back takes: the check and the write-back agree.
+func TestWriteBackTransitionByName(t *testing.T) {
+	h := newHarness(t, switchyard.ModeCloud, func(o *runbook.Options) {
+		o.Transitions = map[string]string{"APPROVED": "Resolve this issue"}
+	})
+	ctx := context.Background()
+	w := h.sim.World()
+	var key string
+	var desk switchyard.Project
+	for _, k := range h.issueKeys() {
+		w.RLock()
+		is := w.IssueByKey(k)
+		p := w.ProjectByID(is.ProjectID)
+		ok := p.ServiceDesk != nil && is.Status != "Resolved"
+		if ok {
+			key, desk = k, switchyard.Project{ID: p.ID, Key: p.Key}
+		}
+		w.RUnlock()
+		if ok {
+			break
+		}
+	}
+	if key == "" {
+		t.Fatal("no open request of a service desk")
+	}
+	if err := runbook.CheckTransitions(ctx, h.jira, []switchyard.Project{desk}, map[string]string{"APPROVED": "Resolve this issue"}); err != nil {
+		t.Fatalf("start-up check: %v", err)
+	}
+	run := h.ingest(h.ticket(key, pwSummary, pwDesc, reporter)).Run
+	if _, err := h.svc.Decide(ctx, run.Approval.ID, runbook.Decision{Decision: "approve", Approver: "carol@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.waitRun(run.ID, "write-back", writtenBack)
+	w.RLock()
+	st := w.IssueByKey(key).Status
+	w.RUnlock()
+	if st != "Resolved" || r.WriteBack.Transition != "Resolve this issue → Resolved" {
+		t.Fatalf("status %q, transition %q; want Resolved through \"Resolve this issue\"", st, r.WriteBack.Transition)
 	}
 }
 

@@ -54,6 +54,11 @@ func (tx *Tx) ReplaceServiceDesks(ctx context.Context, conn string, desks []swit
 		if d.ID == "" || d.ProjectID == "" || seen[d.ID] {
 			return fieldErr(fmt.Sprintf("serviceDesks[%d]", i), "service desk needs a unique id and a project id (id %q, project %q)", d.ID, d.ProjectID)
 		}
+		for j, rt := range d.RequestTypes {
+			if rt.ID == "" {
+				return fieldErr(fmt.Sprintf("serviceDesks[%d].requestTypes[%d].id", i, j), "empty request type id on service desk %q", d.ID)
+			}
+		}
 		seen[d.ID] = true
 	}
 	if err := tx.bumpIdentity(ctx, conn); err != nil {
@@ -69,6 +74,12 @@ func (tx *Tx) ReplaceServiceDesks(ctx context.Context, conn string, desks []swit
 		}
 		for _, o := range d.Organizations {
 			if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO jsm_service_desk_organizations (conn, desk_id, org_id) VALUES (?, ?, ?)`, conn, d.ID, o); err != nil {
+				return err
+			}
+		}
+		for _, rt := range d.RequestTypes {
+			if _, err := tx.exec(ctx, `INSERT OR REPLACE INTO jsm_request_types (conn, desk_id, rt_id, name, issue_type_id) VALUES (?, ?, ?, ?, ?)`,
+				conn, d.ID, rt.ID, rt.Name, rt.IssueTypeID); err != nil {
 				return err
 			}
 		}
@@ -144,4 +155,31 @@ func (db *DB) ServiceDesks(ctx context.Context, conn string) ([]switchyard.Servi
 		}
 	}
 	return out, db.wrap("service desks", rows.Err())
+}
+
+// DeskRequestType is a stored request type with its desk and project.
+type DeskRequestType struct {
+	switchyard.RequestType
+	DeskID    string
+	ProjectID string
+}
+
+// RequestTypes returns the connection's request types, by desk then id.
+func (db *DB) RequestTypes(ctx context.Context, conn string) ([]DeskRequestType, error) {
+	rows, err := db.query(ctx, `SELECT r.desk_id, d.project_id, r.rt_id, r.name, r.issue_type_id FROM jsm_request_types r
+		JOIN jsm_service_desks d ON d.conn = r.conn AND d.desk_id = r.desk_id
+		WHERE r.conn = ? ORDER BY r.desk_id, r.rt_id`, conn)
+	if err != nil {
+		return nil, db.wrap("request types", err)
+	}
+	defer rows.Close()
+	var out []DeskRequestType
+	for rows.Next() {
+		var rt DeskRequestType
+		if err := rows.Scan(&rt.DeskID, &rt.ProjectID, &rt.ID, &rt.Name, &rt.IssueTypeID); err != nil {
+			return nil, db.wrap("request types", err)
+		}
+		out = append(out, rt)
+	}
+	return out, db.wrap("request types", rows.Err())
 }

@@ -481,10 +481,34 @@ func (a storeAdapter) Runs(ctx context.Context, conn string, limit int) ([]RunSt
 	return out, nil
 }
 
+func (a storeAdapter) RequestTypeNames(ctx context.Context, conn string) (map[string]map[string]string, error) {
+	rts, err := a.db.RequestTypes(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]string{}
+	for _, rt := range rts {
+		if out[rt.DeskID] == nil {
+			out[rt.DeskID] = map[string]string{}
+		}
+		out[rt.DeskID][rt.ID] = rt.Name
+	}
+	return out, nil
+}
+
+func (a storeAdapter) ForEachIssue(ctx context.Context, conn, projectID string, fn func(switchyard.Issue) error) error {
+	return a.db.ForEachIssue(ctx, conn, projectID, fn)
+}
+
 func (a storeAdapter) Counts(ctx context.Context, conn string) (map[string]int, error) {
 	c, err := a.db.Counts(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	rts, err := a.db.RequestTypes(ctx, conn)
 	return map[string]int{
-		"users": int(c.Users), "groups": int(c.Groups), "projects": int(c.Projects), "issues": int(c.Issues),
+		"request_types": len(rts),
+		"users":         int(c.Users), "groups": int(c.Groups), "projects": int(c.Projects), "issues": int(c.Issues),
 		"comments": int(c.Comments), "attachments": int(c.Attachments),
 		"attachments_pending": int(c.AttachmentsPending), "attachments_failed": int(c.AttachmentsFailed),
 	}, err

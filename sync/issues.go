@@ -337,6 +337,9 @@ func (s *session) commit(ctx context.Context, projectID string, issues []switchy
 				s.fieldWarning(is)
 			}
 		}
+		if _, err := s.applyRequestTypes(ctx, issues); err != nil {
+			return err
+		}
 		t0 := time.Now()
 		written, err := s.e.store.CommitIssues(ctx, s.c.Name, issues, outcomes, s.gen)
 		if err != nil {

@@ -35,6 +35,7 @@ type jsmClient interface {
 	DiscoverJSMFields(ctx context.Context) (connector.JSMFields, error)
 	ServiceDesks(ctx context.Context) ([]switchyard.ServiceDesk, error)
 	Organizations(ctx context.Context) ([]switchyard.Organization, error)
+	RequestTypes(ctx context.Context, deskID string) ([]switchyard.RequestType, error)
 }
 
 var _ jsmClient = (*connector.Client)(nil)
@@ -42,6 +43,13 @@ var _ jsmClient = (*connector.Client)(nil)
 func (j *jiraAdapter) ServiceDesks(ctx context.Context) ([]switchyard.ServiceDesk, error) {
 	if c, ok := j.client().(jsmClient); ok {
 		return c.ServiceDesks(ctx)
+	}
+	return nil, nil
+}
+
+func (j *jiraAdapter) RequestTypes(ctx context.Context, deskID string) ([]switchyard.RequestType, error) {
+	if c, ok := j.client().(jsmClient); ok {
+		return c.RequestTypes(ctx, deskID)
 	}
 	return nil, nil
 }
@@ -108,16 +116,26 @@ func (s *session) customers(ctx context.Context, st *StageStats) error {
 	if err != nil {
 		return fmt.Errorf("fetch organizations: %w", err)
 	}
+	if err := s.deskRequestTypes(ctx, desks); err != nil {
+		return err
+	}
 	st.Fetched = len(desks) + len(orgs)
 	js, ok := s.e.store.(JSMStore)
 	if !ok {
 		return nil
+	}
+	before, err := s.storedRequestTypes(ctx)
+	if err != nil {
+		return err
 	}
 	if err := js.ReplaceOrganizations(ctx, s.c.Name, orgs); err != nil {
 		return fmt.Errorf("store organizations: %w", err)
 	}
 	if err := js.ReplaceServiceDesks(ctx, s.c.Name, desks); err != nil {
 		return fmt.Errorf("store service desks: %w", err)
+	}
+	if err := s.renameRequestTypes(ctx, before, desks); err != nil {
+		return err
 	}
 	st.Written = st.Fetched
 	s.advance(st.Fetched)

@@ -49,6 +49,9 @@ func (e *Engine) RefreshIssue(ctx context.Context, conn, issueKeyOrID string) er
 	if err != nil {
 		return fmt.Errorf("refresh %s: %w", issueKeyOrID, err)
 	}
+	if _, err := s.applyRequestTypes(ctx, issues); err != nil {
+		return fmt.Errorf("refresh %s: %w", issueKeyOrID, err)
+	}
 	written, err := e.store.CommitIssues(ctx, conn, issues, outcomes, 0)
 	if err != nil {
 		return fmt.Errorf("refresh %s: store: %w", issueKeyOrID, err)

@@ -90,6 +90,9 @@ type session struct {
 	levelWarnings  []error  // set by fetchPerProject; read after pre.perProject.get
 	audit          *promise[auditRead]
 
+	rtMu    sync.Mutex
+	rtNames map[string]string // request type id → current name (requesttypes.go); nil until loaded
+
 	// slots bounds the hydration workers of all projects together.
 	slots chan struct{}
 

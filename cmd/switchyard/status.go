@@ -91,6 +91,9 @@ func printStatus(w io.Writer, s syncer.Status) {
 	c := s.Counts
 	fmt.Fprintf(w, "  stored: users %d, groups %d, projects %d, issues %d, comments %d, attachments %d (pending %d, failed %d)\n",
 		c["users"], c["groups"], c["projects"], c["issues"], c["comments"], c["attachments"], c["attachments_pending"], c["attachments_failed"])
+	if n := c["request_types"]; n > 0 {
+		fmt.Fprintf(w, "  service management: request types %d\n", n)
+	}
 	if len(s.Checkpoints) > 0 {
 		fmt.Fprintln(w, "  checkpoints:")
 		for _, cp := range s.Checkpoints {

@@ -29,11 +29,7 @@ func checkTransitions(cfg *config.Config, db *store.DB, jira map[string]runbook.
 		if err != nil {
 			return fmt.Errorf("connections[%s]: stored projects: %w", cc.Name, err)
 		}
-		keys := make([]string, 0, len(projects))
-		for _, p := range projects {
-			keys = append(keys, p.Key)
-		}
-		if err := runbook.CheckTransitions(ctx, sl, keys, cfg.Approvals.Transitions); err != nil {
+		if err := runbook.CheckTransitions(ctx, sl, projects, cfg.Approvals.Transitions); err != nil {
 			return fmt.Errorf("connections[%s]: %w", cc.Name, err)
 		}
 	}

@@ -30,6 +30,7 @@ func (s *Server) jsmRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval", s.requestApprovals)
 	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval/{approvalId}", s.requestApproval)
 	m.HandleFunc("POST "+sdPrefix+"/request/{issueIdOrKey}/approval/{approvalId}", s.answerApproval)
+	m.HandleFunc("POST /rest/api/3/workflows", s.workflowsRead)
 }
 
 // sdPage writes one PagedDTO page of values.
@@ -45,6 +46,19 @@ func sdPage[T any](rw http.ResponseWriter, r *http.Request, v *view, all []T, re
 	}
 	links := map[string]any{"base": v.base + sdPrefix, "context": "", "self": v.base + r.URL.RequestURI()}
 	last := start+len(page) >= len(all)
+	// next and prev, as Atlassian's PagedDTO links them.
+	pageURL := func(at int) string {
+		q := r.URL.Query()
+		q.Set("start", strconv.Itoa(at))
+		q.Set("limit", strconv.Itoa(limit))
+		return v.base + r.URL.Path + "?" + q.Encode()
+	}
+	if !last {
+		links["next"] = pageURL(start + len(page))
+	}
+	if start > 0 {
+		links["prev"] = pageURL(max(0, start-limit))
+	}
 	apiJSON(rw, http.StatusOK, map[string]any{"_expands": []string{}, "size": len(values), "start": start, "limit": limit,
 		"isLastPage": last, "_links": links, "values": values})
 }
@@ -103,8 +117,12 @@ func (s *Server) sdRequestTypes(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (v *view) requestType(p *SimProject, rt SimRequestType) map[string]any {
-	return map[string]any{"id": rt.ID, "name": rt.Name, "description": "", "helpText": "", "issueTypeId": apiStableID("issuetype", rt.IssueType),
-		"serviceDeskId": p.ServiceDesk.ID, "portalId": p.ServiceDesk.ID, "groupIds": []string{},
+	// RequestTypeDTO, as /servicedesk/{id}/requesttype lists it.
+	return map[string]any{"_expands": []string{"field"}, "id": rt.ID, "name": rt.Name, "description": "", "helpText": "",
+		"issueTypeId": apiStableID("issuetype", rt.IssueType), "serviceDeskId": p.ServiceDesk.ID, "portalId": p.ServiceDesk.ID,
+		"groupIds": []string{}, "restrictionStatus": "OPEN",
+		"icon": map[string]any{"id": "10500", "_links": map[string]any{"iconUrls": map[string]string{
+			"48x48": v.base + "/secure/viewavatar?avatarType=SD_REQTYPE&size=large&avatarId=10500"}}},
 		"_links": map[string]any{"self": v.base + sdPrefix + "/servicedesk/" + p.ServiceDesk.ID + "/requesttype/" + rt.ID}}
 }
 
@@ -363,4 +381,56 @@ func (s *Server) projectStatuses(rw http.ResponseWriter, r *http.Request) {
 			"subtask": false, "statuses": sts})
 	}
 	apiJSON(rw, http.StatusOK, out)
+}
+
+// workflowsRead is POST /rest/api/3/workflows (bulk get workflows) by
+// projectAndIssueTypes: the workflow of each project's issue types with its
+// statuses and transitions (name, toStatusReference).
+func (s *Server) workflowsRead(rw http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ProjectAndIssueTypes []struct {
+			ProjectID   string `json:"projectId"`
+			IssueTypeID string `json:"issueTypeId"`
+		} `json:"projectAndIssueTypes"`
+		WorkflowIDs   []string `json:"workflowIds"`
+		WorkflowNames []string `json:"workflowNames"`
+	}
+	if err := apiDecode(rw, r, 1<<20, &in); err != nil {
+		apiBadBody(rw, err)
+		return
+	}
+	v := s.view(r)
+	s.world.RLock()
+	defer s.world.RUnlock()
+	statuses, workflowsOut := []any{}, []any{}
+	seenType, seenStatus := map[string]bool{}, map[string]bool{}
+	for _, pi := range in.ProjectAndIssueTypes {
+		p := v.w.ProjectByID(pi.ProjectID)
+		if p == nil || seenType[p.ProjectTypeKey] {
+			continue
+		}
+		seenType[p.ProjectTypeKey] = true
+		wf := workflows[p.ProjectTypeKey]
+		refs, ts := []any{}, []any{}
+		for i, st := range wf.statuses {
+			id := statusID(st.name)
+			refs = append(refs, map[string]any{"statusReference": id, "deprecated": false, "properties": map[string]any{}})
+			ts = append(ts, map[string]any{"id": strconv.Itoa((i+1)*10 + 1), "name": st.name, "description": "", "type": "GLOBAL",
+				"toStatusReference": id, "links": []any{}, "actions": []any{}, "validators": []any{}, "triggers": []any{}, "properties": map[string]any{}})
+			if !seenStatus[id] {
+				seenStatus[id] = true
+				statuses = append(statuses, map[string]any{"id": id, "name": st.name, "statusReference": id, "description": "",
+					"statusCategory": map[string]string{"new": "TODO", "indeterminate": "IN_PROGRESS", "done": "DONE"}[st.cat],
+					"scope":          map[string]any{"type": "GLOBAL"}})
+			}
+		}
+		for i, t := range namedTransitions[p.ProjectTypeKey] {
+			ts = append(ts, map[string]any{"id": strconv.Itoa(100 + i + 1), "name": t.name, "description": "", "type": "GLOBAL",
+				"toStatusReference": statusID(t.to), "links": []any{}, "actions": []any{}, "validators": []any{}, "triggers": []any{}, "properties": map[string]any{}})
+		}
+		workflowsOut = append(workflowsOut, map[string]any{"id": apiStableID("workflow", p.ProjectTypeKey), "name": "Workflow for " + p.ProjectTypeKey,
+			"description": "", "isEditable": true, "scope": map[string]any{"type": "GLOBAL"}, "statuses": refs, "transitions": ts,
+			"version": map[string]any{"id": apiStableID("workflowversion", p.ProjectTypeKey), "versionNumber": 1}})
+	}
+	apiJSON(rw, http.StatusOK, map[string]any{"statuses": statuses, "workflows": workflowsOut})
 }

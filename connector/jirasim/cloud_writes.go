@@ -280,7 +280,19 @@ func (v *view) transitions(is *SimIssue) []transition {
 		}
 		out = append(out, transition{id: strconv.Itoa((i+1)*10 + 1), name: st.name, to: st.name, cat: st.cat})
 	}
+	for i, t := range namedTransitions[p.ProjectTypeKey] {
+		if !strings.EqualFold(t.to, is.Status) {
+			out = append(out, transition{id: strconv.Itoa(100 + i + 1), name: t.name, to: t.to, cat: StatusCategoryOf(p.ProjectTypeKey, t.to)})
+		}
+	}
 	return out
+}
+
+// namedTransitions are transitions named other than their target status, as
+// JSM's own workflows have them ("Resolve this issue" → Resolved), besides
+// the global transitions named after each status.
+var namedTransitions = map[string][]struct{ name, to string }{
+	"service_desk": {{"Resolve this issue", "Resolved"}, {"Start work", "In Progress"}},
 }
 
 func (s *Server) transitionsGet(rw http.ResponseWriter, r *http.Request) {

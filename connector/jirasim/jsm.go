@@ -425,6 +425,35 @@ func (w *World) SetServiceDeskOrganizations(actor, projectKey string, orgIDs []s
 	return nil
 }
 
+// RenameRequestType renames a request type of a project's service desk. As
+// in JSM, no issue changes: its request type field shows the new name, but
+// its updated time stays, so an incremental sync does not fetch it again.
+func (w *World) RenameRequestType(actor, projectKey, requestTypeID, name string) error {
+	_, err := w.beginWrite(actor)
+	defer w.unlockAndDispatch()
+	if err != nil {
+		return err
+	}
+	p, err := w.projectForWrite(projectKey)
+	if err != nil {
+		return err
+	}
+	if p.ServiceDesk == nil {
+		return invalid("project", "project %s is not a service desk", p.Key)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return invalid("name", "is required")
+	}
+	rt := p.RequestTypeByID(requestTypeID)
+	if rt == nil {
+		return notFound("request type", requestTypeID)
+	}
+	rt.Name = name
+	w.tick()
+	return nil
+}
+
 // SetCommentInternal marks a comment internal or public through its property.
 func (w *World) SetCommentInternal(actor, key, commentID string, internal bool) error {
 	v := json.RawMessage(`{"internal":false}`)
@@ -579,6 +608,20 @@ func (w *World) jsmSimRoutes(m *http.ServeMux) {
 	m.HandleFunc("PUT /_sim/projects/{key}/service-desk/organizations", ids("organizations", func(r *http.Request, v []string) error {
 		return w.SetServiceDeskOrganizations(actorOf(r), r.PathValue("key"), v)
 	}))
+	m.HandleFunc("PATCH /_sim/projects/{key}/service-desk/request-types/{id}", func(rw http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Name string `json:"name"`
+		}
+		if err := decodeStrict(rw, r, &in); err != nil {
+			simFail(rw, err)
+			return
+		}
+		if err := w.RenameRequestType(actorOf(r), r.PathValue("key"), r.PathValue("id"), in.Name); err != nil {
+			simFail(rw, err)
+			return
+		}
+		simJSON(rw, http.StatusOK, map[string]string{"id": r.PathValue("id"), "name": strings.TrimSpace(in.Name)})
+	})
 	m.HandleFunc("PUT /_sim/issues/{key}/comments/{id}/internal", func(rw http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Internal *bool `json:"internal"`

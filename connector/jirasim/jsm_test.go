@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -49,7 +50,17 @@ func TestJSMEndpointShapes(t *testing.T) {
 	var desk struct{ ID string }
 	json.Unmarshal(desks.Values[0], &desk)
 	rts := get("/rest/servicedeskapi/servicedesk/" + desk.ID + "/requesttype")
-	keys(rts.Values[0], "id", "name", "description", "helpText", "issueTypeId", "serviceDeskId", "groupIds", "_links")
+	keys(rts.Values[0], "id", "name", "description", "helpText", "issueTypeId", "serviceDeskId", "portalId", "groupIds", "icon",
+		"restrictionStatus", "_expands", "_links")
+	// Paged with start and limit, linked next and prev, as Atlassian documents it.
+	p1 := get("/rest/servicedeskapi/servicedesk/" + desk.ID + "/requesttype?limit=2")
+	if len(rts.Values) <= 2 || len(p1.Values) != 2 || *p1.IsLastPage || p1.Links["next"] == nil || p1.Links["prev"] != nil {
+		t.Fatalf("requesttype?limit=2: %d values of %d, isLastPage %v, links %v", len(p1.Values), len(rts.Values), *p1.IsLastPage, p1.Links)
+	}
+	p2 := get("/rest/servicedeskapi/servicedesk/" + desk.ID + fmt.Sprintf("/requesttype?start=%d&limit=2", len(rts.Values)-1))
+	if len(p2.Values) != 1 || !*p2.IsLastPage || p2.Start != len(rts.Values)-1 || p2.Links["next"] != nil || p2.Links["prev"] == nil {
+		t.Fatalf("last requesttype page: %+v", p2)
+	}
 	get("/rest/servicedeskapi/servicedesk/" + desk.ID + "/organization")
 	orgs := get("/rest/servicedeskapi/organization?limit=2")
 	if len(orgs.Values) != 2 || *orgs.IsLastPage {
