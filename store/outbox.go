@@ -50,21 +50,14 @@ func (tx *Tx) Enqueue(ctx context.Context, it OutboxItem) (OutboxItem, bool, err
 		payload = string(it.Payload)
 	}
 	now := tx.now.UnixMilli()
-	res, err := tx.exec(ctx, `INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING`, it.Kind, nullString(it.Key), payload, now, now)
-	if err != nil {
-		return it, false, err
+	// RETURNING yields the new row, or no row when the key is taken.
+	out, err := scanOutbox(tx.queryRow(ctx, `INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING RETURNING `+outboxCols, it.Kind, nullString(it.Key), payload, now, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		out, err = scanOutbox(tx.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE dedupe_key = ?`, it.Key))
+		return out, false, tx.db.wrap("enqueue", err)
 	}
-	n, _ := res.RowsAffected()
-	var row *sql.Row
-	if n == 1 {
-		id, _ := res.LastInsertId()
-		row = tx.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id)
-	} else {
-		row = tx.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE dedupe_key = ?`, it.Key)
-	}
-	out, err := scanOutbox(row)
-	return out, n == 1, tx.db.wrap("enqueue", err)
+	return out, err == nil, tx.db.wrap("enqueue", err)
 }
 
 // Enqueue adds an outbox item in its own transaction.

@@ -199,7 +199,7 @@ func (tx *Tx) putRunNote(ctx context.Context, runID int64, name string, value js
 	_, err := tx.exec(ctx, `INSERT INTO runbook_notes (run_id, name, value, updated_ms) VALUES (?, ?, ?, ?)
 		ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
 		runID, name, string(value), tx.now.UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if isForeignKeyViolation(err) {
 		return notFound("no ticket run %d", runID)
 	}
 	return err

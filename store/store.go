@@ -1,5 +1,6 @@
 // Package store keeps Switchyard's state in one SQLite file (modernc.org/sqlite,
-// no cgo): the Jira entities copied by the sync, sync bookkeeping, API keys,
+// no cgo), or in a PostgreSQL database shared by replicas (OpenPostgres,
+// pgx; see postgres.go and dialect.go): the Jira entities copied by the sync, sync bookkeeping, API keys,
 // OAuth tokens, ticket runs, approvals, the outbox and the audit chain.
 //
 // Writes go through a single connection so that they are serialized inside the
@@ -26,9 +27,10 @@ import (
 
 // DB is an open Switchyard store.
 type DB struct {
-	path  string
-	write *sql.DB // exactly one connection: the writer
-	read  *sql.DB // concurrent readers
+	path   string  // the SQLite file, or the PostgreSQL DSN without password
+	driver string  // "" (SQLite) or DriverPostgres
+	write  *sql.DB // exactly one connection: the writer
+	read   *sql.DB // concurrent readers
 
 	tokenKey        []byte
 	tokenKeySetting string
@@ -203,7 +205,9 @@ func (db *DB) Close() error {
 	}
 	if db.write != nil {
 		// A checkpoint at close keeps the -wal file small between runs.
-		db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		if !db.postgres() {
+			db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		}
 		errs = append(errs, db.write.Close())
 		db.write = nil
 	}
@@ -213,7 +217,8 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path (SQLite), or the PostgreSQL DSN
+// without its password.
 func (db *DB) Path() string { return db.path }
 
 // Ping checks that the store answers (readiness).
@@ -245,6 +250,13 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
 		return db.wrap("begin", err)
 	}
 	tx := &Tx{tx: sqlTx, db: db, now: db.now().UTC(), local: map[string]*sql.Stmt{}}
+	if db.postgres() {
+		// The counterpart of BEGIN IMMEDIATE: one writer across replicas.
+		if _, err := sqlTx.ExecContext(ctx, writeLockSQL); err != nil {
+			sqlTx.Rollback()
+			return db.wrap("begin", err)
+		}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
@@ -411,6 +423,9 @@ func (db *DB) wrap(op string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("store %s: %s: %w", db.path, op, err)
+	}
+	if db.postgres() {
+		return db.wrapPostgres(op, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

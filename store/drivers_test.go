@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// opener opens a fresh, empty store for one test.
+type opener func(t *testing.T, opts ...Option) *DB
+
+// eachDriver runs test once against SQLite and once against PostgreSQL, as
+// subtests named after the driver. The PostgreSQL run needs a server:
+// SWITCHYARD_TEST_POSTGRES names one (scripts/test starts a throw-away one).
+func eachDriver(t *testing.T, test func(t *testing.T, openTest opener)) {
+	t.Run(DriverSQLite, func(t *testing.T) { test(t, openTest) })
+	t.Run(DriverPostgres, func(t *testing.T) { test(t, openPostgresTest) })
+}
+
+// sharedOpener opens the same store (one SQLite file, one PostgreSQL
+// schema) on every call: reopening, or several processes or replicas.
+type sharedOpener func(opts ...Option) (*DB, error)
+
+// eachDriverShared runs test once per driver with a sharedOpener for a new
+// empty store; the test closes what it opens.
+func eachDriverShared(t *testing.T, test func(t *testing.T, open sharedOpener)) {
+	t.Run(DriverSQLite, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "s.db")
+		test(t, func(opts ...Option) (*DB, error) { return Open(path, opts...) })
+	})
+	t.Run(DriverPostgres, func(t *testing.T) {
+		dsn := postgresTestDSN(t)
+		test(t, func(opts ...Option) (*DB, error) { return OpenPostgres(dsn, opts...) })
+	})
+}
+
+// openPostgresTest opens a store in a new schema of the test server; the
+// schema is dropped when the test ends.
+func openPostgresTest(t *testing.T, opts ...Option) *DB {
+	t.Helper()
+	db, err := OpenPostgres(postgresTestDSN(t), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// postgresTestDSN creates an empty schema on the test server and returns a
+// DSN whose search_path selects it; several stores opened with it share it
+// as replicas would. It skips the test when no server is configured.
+func postgresTestDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("SWITCHYARD_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("SWITCHYARD_TEST_POSTGRES is not set: no PostgreSQL server to run the postgres variant against (scripts/test starts a throw-away one)")
+	}
+	admin := pgAdmin(t, base)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create test schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop test schema %s: %v", schema, err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	if !strings.Contains(base, "://") {
+		return base + " search_path=" + schema
+	}
+	return base + sep + "search_path=" + url.QueryEscape(schema)
+}
+
+var (
+	pgAdminOnce sync.Once
+	pgAdminDB   *sql.DB
+	pgAdminErr  error
+)
+
+func pgAdmin(t *testing.T, dsn string) *sql.DB {
+	pgAdminOnce.Do(func() {
+		pgAdminDB, pgAdminErr = sql.Open("pgx", dsn)
+		if pgAdminErr == nil {
+			pgAdminErr = pgAdminDB.PingContext(context.Background())
+		}
+	})
+	if pgAdminErr != nil {
+		t.Fatalf("SWITCHYARD_TEST_POSTGRES: %v", pgAdminErr)
+	}
+	return pgAdminDB
+}
+
+var _ = stdlib.GetDefaultDriver // registers the "pgx" driver
+
+// TestEveryMigrationHasPostgresForm needs no server: a SQLite migration added
+// without its migrations/postgres twin fails here, naming the file.
+func TestEveryMigrationHasPostgresForm(t *testing.T) {
+	for _, d := range []string{DriverSQLite, DriverPostgres} {
+		ms, err := migrations(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 || ms[len(ms)-1].version != SchemaVersion() {
+			t.Fatalf("%s: %d migrations, last is not version %d", d, len(ms), SchemaVersion())
+		}
+	}
+	lite := []migration{{version: 1, name: "0001_a.sql"}, {version: 9, name: "0009_jsm.sql"}}
+	err := sameMigrations(lite, lite[:1])
+	if err == nil || !strings.Contains(err.Error(), "0009_jsm.sql has no PostgreSQL form: add store/migrations/postgres/0009_jsm.sql") {
+		t.Errorf("missing form: %v", err)
+	}
+	if err := sameMigrations(lite[:1], lite); err == nil || !strings.Contains(err.Error(), "postgres/0009_jsm.sql has no SQLite form") {
+		t.Errorf("missing SQLite form: %v", err)
+	}
+}
+
+func TestOpenPostgresErrors(t *testing.T) {
+	tests := []struct{ name, dsn, want string }{
+		{"empty", "  ", "store.dsn is empty"},
+		{"unparsable", "postgres://u:secretpw@h:notaport/db", "store.dsn"},
+		// Nothing listens on port 1: the message says what to check.
+		{"unreachable", "postgres://u:secretpw@127.0.0.1:1/db?connect_timeout=2", "cannot connect to PostgreSQL (check store.dsn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := OpenPostgres(tt.dsn)
+			if err == nil {
+				db.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "secretpw") {
+				t.Errorf("error %q: want %q and no password", err, tt.want)
+			}
+		})
+	}
+	t.Run("no such database", func(t *testing.T) {
+		dsn := os.Getenv("SWITCHYARD_TEST_POSTGRES")
+		if dsn == "" {
+			t.Skip("SWITCHYARD_TEST_POSTGRES is not set: no PostgreSQL server (scripts/test starts a throw-away one)")
+		}
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Skip("SWITCHYARD_TEST_POSTGRES is not a URL")
+		}
+		u.Path = "/no_such_db_h15"
+		_, err = OpenPostgres(u.String())
+		if err == nil || !strings.Contains(err.Error(), "the database does not exist") {
+			t.Errorf("error %v, want: the database does not exist", err)
+		}
+	})
+}
