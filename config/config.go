@@ -14,6 +14,7 @@ import (
 // Config is the whole configuration file.
 type Config struct {
 	DataDir     string       `yaml:"data_dir"`
+	Store       Store        `yaml:"store"`
 	Log         Log          `yaml:"log"`
 	Server      Server       `yaml:"server"`
 	Connections []Connection `yaml:"connections"`
@@ -231,6 +232,7 @@ var DefaultOAuthScopes = []string{
 func Default() *Config {
 	return &Config{
 		DataDir:   DefaultDataDir,
+		Store:     Store{Driver: StoreSQLite},
 		Log:       Log{Level: "info", Format: "json"},
 		Server:    Server{Addr: DefaultAddr, MaxBodyBytes: DefaultMaxBodyBytes},
 		Approvals: Approvals{Expiry: DefaultApprovalExpiry, Sandbox: true, DefaultExecutor: ExecutorSandbox},

@@ -1,18 +1,13 @@
 package store
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"switchyard/store/pgtest"
 )
 
 // opener opens a fresh, empty store for one test.
@@ -55,57 +50,8 @@ func openPostgresTest(t *testing.T, opts ...Option) *DB {
 	return db
 }
 
-// postgresTestDSN creates an empty schema on the test server and returns a
-// DSN whose search_path selects it; several stores opened with it share it
-// as replicas would. It skips the test when no server is configured.
-func postgresTestDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("SWITCHYARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("SWITCHYARD_TEST_POSTGRES is not set: no PostgreSQL server to run the postgres variant against (scripts/test starts a throw-away one)")
-	}
-	admin := pgAdmin(t, base)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop test schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	if !strings.Contains(base, "://") {
-		return base + " search_path=" + schema
-	}
-	return base + sep + "search_path=" + url.QueryEscape(schema)
-}
-
-var (
-	pgAdminOnce sync.Once
-	pgAdminDB   *sql.DB
-	pgAdminErr  error
-)
-
-func pgAdmin(t *testing.T, dsn string) *sql.DB {
-	pgAdminOnce.Do(func() {
-		pgAdminDB, pgAdminErr = sql.Open("pgx", dsn)
-		if pgAdminErr == nil {
-			pgAdminErr = pgAdminDB.PingContext(context.Background())
-		}
-	})
-	if pgAdminErr != nil {
-		t.Fatalf("SWITCHYARD_TEST_POSTGRES: %v", pgAdminErr)
-	}
-	return pgAdminDB
-}
-
-var _ = stdlib.GetDefaultDriver // registers the "pgx" driver
+// postgresTestDSN is pgtest.DSN: a new empty schema, or a skip.
+func postgresTestDSN(t *testing.T) string { return pgtest.DSN(t) }
 
 // TestEveryMigrationHasPostgresForm needs no server: a SQLite migration added
 // without its migrations/postgres twin fails here, naming the file.

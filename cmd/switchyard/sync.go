@@ -181,10 +181,14 @@ func openSyncStore(cfg *config.Config) (*store.DB, error) {
 		opts = append(opts, store.WithTokenKey(key))
 	}
 	opts = append(opts, store.WithTokenKeySetting("server.encryption_key"))
+	if cfg.Store.Driver == config.StorePostgres {
+		return store.OpenPostgres(cfg.Store.DSN.Value(), opts...)
+	}
 	return store.Open(filepath.Join(cfg.DataDir, storeFile), opts...)
 }
 
-// openSyncEnv opens <data_dir>/switchyard.db and <data_dir>/index.bleve and
+// openSyncEnv opens the store (<data_dir>/switchyard.db, or PostgreSQL with
+// store.driver postgres) and <data_dir>/index.bleve and
 // builds an engine for the named connections. An index written by another
 // version is rebuilt (openSyncIndex). Every component logs through log, the
 // handler of the configuration's log.format and log.level.
