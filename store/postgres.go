@@ -112,6 +112,9 @@ func describeDSN(cfg *pgx.ConnConfig) string {
 // (see OpenPostgres).
 const writeLockSQL = `SELECT pg_advisory_xact_lock(hashtext('switchyard:' || current_schema()))`
 
+// auditLockSQL orders audit appends (AppendAudit).
+const auditLockSQL = `SELECT pg_advisory_xact_lock(hashtext('switchyard-audit:' || current_schema()))`
+
 // pgConnector hands out connections that speak the store's SQLite dialect.
 type pgConnector struct{ inner driver.Connector }
 

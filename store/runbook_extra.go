@@ -256,6 +256,14 @@ func (db *DB) ApprovalsPage(ctx context.Context, status string, after int64, lim
 // AppendAudit appends an audit record inside tx, so that a step and its
 // audit record commit together (see DB.AppendAudit).
 func (tx *Tx) AppendAudit(ctx context.Context, next func(prev audit.Record) (audit.Record, error)) (audit.Record, error) {
+	if tx.db.postgres() {
+		// The chain's own lock, held to commit: appends of all replicas
+		// are totally ordered even by a transaction that skipped the
+		// all-writers lock.
+		if _, err := tx.exec(ctx, auditLockSQL); err != nil {
+			return audit.Record{}, tx.db.wrap("audit lock", err)
+		}
+	}
 	prev, err := scanAudit(tx.queryRow(ctx, `SELECT `+auditCols+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		prev = audit.Record{}

@@ -245,12 +245,19 @@ type Tx struct {
 // back when it returns an error or panics. Do not call DB write methods from
 // fn (the single writer connection is held by fn): use the Tx's methods.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
+	return db.tx(ctx, true, fn)
+}
+
+// tx is Tx; serialize false skips PostgreSQL's all-writers lock, for the
+// few transactions that are safe among concurrent replicas by themselves
+// (row locks, SKIP LOCKED) and must not wait for other writers.
+func (db *DB) tx(ctx context.Context, serialize bool, fn func(*Tx) error) (err error) {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap("begin", err)
 	}
 	tx := &Tx{tx: sqlTx, db: db, now: db.now().UTC(), local: map[string]*sql.Stmt{}}
-	if db.postgres() {
+	if db.postgres() && serialize {
 		// The counterpart of BEGIN IMMEDIATE: one writer across replicas.
 		if _, err := sqlTx.ExecContext(ctx, writeLockSQL); err != nil {
 			sqlTx.Rollback()
