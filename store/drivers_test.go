@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -109,4 +110,16 @@ func TestOpenPostgresErrors(t *testing.T) {
 			t.Errorf("error %v, want: the database does not exist", err)
 		}
 	})
+}
+
+// pgAdminForTest is a plain connection to the test server (outside any
+// test schema), for what a test does behind the store's back.
+func pgAdminForTest(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", os.Getenv(pgtest.EnvVar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

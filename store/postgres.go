@@ -71,6 +71,7 @@ func OpenPostgres(dsn string, opts ...Option) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
+	db.pgcfg = wcfg.Copy()
 	rcfg := wcfg.Copy()
 	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
 	rcfg.RuntimeParams["default_transaction_isolation"] = "repeatable read"

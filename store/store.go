@@ -21,21 +21,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DB is an open Switchyard store.
 type DB struct {
-	path   string  // the SQLite file, or the PostgreSQL DSN without password
-	driver string  // "" (SQLite) or DriverPostgres
-	write  *sql.DB // exactly one connection: the writer
-	read   *sql.DB // concurrent readers
+	path   string          // the SQLite file, or the PostgreSQL DSN without password
+	driver string          // "" (SQLite) or DriverPostgres
+	pgcfg  *pgx.ConnConfig // PostgreSQL: for the elector's own connection
+	write  *sql.DB         // exactly one connection: the writer
+	read   *sql.DB         // concurrent readers
 
 	tokenKey        []byte
 	tokenKeySetting string
 
 	now func() time.Time // the clock; tests replace it
+
+	electionLog func(what string, err error) // Elector's connection troubles
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // API key id → last time last_used was written
