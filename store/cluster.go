@@ -45,15 +45,16 @@ type Elector struct {
 	conn     *pgx.Conn
 	leader   bool
 	lastGood time.Time // last successful health check while leader
-	from     time.Time // when the lock was won: leads one lease later
+	ready    bool      // the lock was won a lease ago and onChange(true) has returned
+	term     int       // bumped on every step down
 	key      int32     // the lock's second key, from the schema
 	changed  func(leader bool)
 }
 
 // NewElector returns an elector for the replica named id. Run it with Run;
 // until then (and on errors) it is a follower. lease <= 0 is DefaultLease.
-// onChange, when set, is called (from Run's goroutine) when leadership is
-// gained or lost.
+// onChange, when set, is called when leadership is gained (before IsLeader
+// returns nil: clean up after the previous leader there) or lost.
 func (db *DB) NewElector(id string, lease time.Duration, onChange func(leader bool)) (*Elector, error) {
 	if strings.TrimSpace(id) == "" {
 		return nil, fieldErr("replicaId", "empty replica id")
@@ -78,8 +79,7 @@ func (e *Elector) IsLeader(context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := time.Now()
-	if e.leader && now.Sub(e.lastGood) < e.lease && !now.Before(e.from.Add(e.lease)) {
+	if e.leader && e.ready && time.Since(e.lastGood) < e.lease {
 		return nil
 	}
 	return ErrNotLeader
@@ -148,17 +148,36 @@ func (e *Elector) step(ctx context.Context) {
 		// stops within one lease of its last good check, so wait that long
 		// before acting (no two leaders at once).
 		e.mu.Lock()
-		e.leader, e.lastGood, e.from = true, time.Now(), time.Now()
+		e.leader, e.lastGood = true, time.Now()
+		term := e.term
 		e.mu.Unlock()
-		if e.changed != nil {
-			go func() {
-				time.Sleep(e.lease)
-				if e.Leader() {
-					e.changed(true)
-				}
-			}()
-		}
+		go e.takeOver(ctx, term)
 	}
+}
+
+// takeOver makes this replica act as leader one lease after it won the lock,
+// once onChange(true) (which may clean up after the previous leader) has
+// returned, unless it stepped down meanwhile.
+func (e *Elector) takeOver(ctx context.Context, term int) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(e.lease):
+	}
+	e.mu.Lock()
+	still := e.leader && e.term == term
+	e.mu.Unlock()
+	if !still {
+		return
+	}
+	if e.changed != nil {
+		e.changed(true)
+	}
+	e.mu.Lock()
+	if e.leader && e.term == term {
+		e.ready = true
+	}
+	e.mu.Unlock()
 }
 
 // connect opens the elector's own connection. Its application_name carries
@@ -197,8 +216,9 @@ func leaderKey(schema string) int32 {
 // drop closes the connection (freeing the lock if held) and steps down.
 func (e *Elector) drop() {
 	e.mu.Lock()
-	conn, was := e.conn, e.leader
-	e.conn, e.leader = nil, false
+	conn, was := e.conn, e.leader && e.ready
+	e.conn, e.leader, e.ready = nil, false, false
+	e.term++
 	e.mu.Unlock()
 	if conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -243,6 +243,8 @@ type Tx struct {
 
 	local  map[string]*sql.Stmt // this transaction's statements
 	wanted []string             // queries to prepare on the writer once it is free
+
+	notified bool // PostgreSQL: the index change log's NOTIFY is queued
 }
 
 // Tx runs fn in one write transaction: committed when fn returns nil, rolled

@@ -10,3 +10,16 @@ CREATE TABLE sync_requests (
 	requested_by TEXT NOT NULL DEFAULT '',
 	requested_ms INTEGER NOT NULL
 );
+
+-- index_changes: the change log that feeds every replica's search index,
+-- written (on PostgreSQL only) in the same transaction as the issue change;
+-- seq orders them (writers are serialized). op: put | delete | purge (every
+-- issue of conn).
+CREATE TABLE index_changes (
+	seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+	conn     TEXT NOT NULL,
+	issue_id TEXT NOT NULL DEFAULT '',
+	op       TEXT NOT NULL CHECK (op IN ('put', 'delete', 'purge')),
+	at_ms    INTEGER NOT NULL
+);
+CREATE INDEX index_changes_at ON index_changes (at_ms);
