@@ -303,6 +303,8 @@ func TestValidationErrors(t *testing.T) {
 		{"store driver", "", "store: {driver: mysql}", `store.driver: "mysql" is not one of sqlite, postgres (line 1)`},
 		{"store postgres needs dsn", "", "store: {driver: postgres}", `store.dsn: is empty; driver postgres needs a DSN`},
 		{"store dsn for sqlite", "", "store: {dsn: 'postgres://u@h/db'}", `store.dsn: is set but store.driver is sqlite`},
+		{"store lease", "", "store: {driver: postgres, dsn: 'postgres://u@h/db', lease: 1s}", `store.lease: 1s is below the minimum of 3s`},
+		{"store replica id", "", "store: {driver: postgres, dsn: 'postgres://u@h/db', replica_id: 'a b'}", `store.replica_id: "a b" must be 1-63 of`},
 		{"store bad dsn hides password", "", "store: {driver: postgres, dsn: 'postgres://u:` + secretPass + `@h:port/db'}", `store.dsn: is not a PostgreSQL DSN`},
 		{"unknown nested key", `token: "${JIRA_TOKEN}"`, `tokne: "${JIRA_TOKEN}"`, `connections[0].auth.tokne: unknown key; known keys here: api_gateway_url, auth_url`},
 		{"unknown filter key", "    webhook_secret", "    sync: {filters: {labels: [x]}}\n    webhook_secret", `connections[0].sync.filters.labels: unknown key; known keys here: created, index, projects, updated (line 8)`},

@@ -150,3 +150,31 @@ func (db *DB) listen(ctx context.Context, wake func()) error {
 		wake()
 	}
 }
+
+// ReplicaState is a replica's index position as it last reported it.
+type ReplicaState struct {
+	ID       string    `json:"id"`
+	IndexSeq int64     `json:"indexSeq"`
+	Updated  time.Time `json:"updatedAt"`
+}
+
+// SetReplicaIndexSeq records replica id's last applied change-log seq.
+func (db *DB) SetReplicaIndexSeq(ctx context.Context, id string, seq int64) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO replicas (id, index_seq, updated_ms) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET index_seq = excluded.index_seq, updated_ms = excluded.updated_ms`, id, seq, tx.now.UnixMilli())
+		return err
+	})
+}
+
+// Replicas returns every replica's reported index position, by id.
+func (db *DB) Replicas(ctx context.Context) ([]ReplicaState, error) {
+	rows, err := db.query(ctx, `SELECT id, index_seq, updated_ms FROM replicas ORDER BY id`)
+	return collectRows(db, "replicas", rows, err, func(r interface{ Scan(...any) error }) (ReplicaState, error) {
+		var s ReplicaState
+		var at int64
+		err := r.Scan(&s.ID, &s.IndexSeq, &at)
+		s.Updated = fromMS(at)
+		return s, err
+	})
+}

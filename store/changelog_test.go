@@ -97,3 +97,22 @@ func testIndexChangeLog(t *testing.T, openTest opener) {
 		t.Errorf("bounds %d..%d, %v; want the head %d alone", oldest, head, err, got[len(got)-1].Seq)
 	}
 }
+
+func TestReplicaIndexSeq(t *testing.T) { eachDriver(t, testReplicaIndexSeq) }
+
+func testReplicaIndexSeq(t *testing.T, openTest opener) {
+	db := openTest(t)
+	ctx := context.Background()
+	for _, s := range []struct {
+		id  string
+		seq int64
+	}{{"b", 3}, {"a", 1}, {"b", 7}} {
+		if err := db.SetReplicaIndexSeq(ctx, s.id, s.seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := db.Replicas(ctx)
+	if err != nil || len(rs) != 2 || rs[0].ID != "a" || rs[0].IndexSeq != 1 || rs[1].IndexSeq != 7 {
+		t.Fatalf("replicas %+v, %v", rs, err)
+	}
+}

@@ -139,6 +139,8 @@ type syncEnv struct {
 	// directory cannot hold a lock file); ctl answers other commands.
 	lock *dataDirLock
 	ctl  *control
+	// replica is set for serve with store.driver postgres (cluster.go).
+	replica *replica
 }
 
 func (e *syncEnv) Close() {
@@ -227,10 +229,22 @@ func openSyncEnv(cfg *config.Config, command string, names []string, progress fu
 		}
 		conns = append(conns, c)
 	}
-	env.eng, err = syncer.New(syncer.Options{
+	opts := syncer.Options{
 		Store: syncer.NewStore(env.db), Index: syncer.NewIndex(env.idx), Connections: conns,
 		Logger: log, Progress: progress, OnIssues: env.hook.onIssues,
-	})
+	}
+	if cfg.Store.Driver == config.StorePostgres && command == "serve" {
+		if env.replica, err = newReplica(cfg, env.db, log); err == nil {
+			env.replica.index, err = newIndexFollower(env.db, env.idx, env.replica.id, connectionNames(cfg),
+				cfg.Store.ChangeLogRetention, env.replica.el.Leader, log)
+		}
+		if err != nil {
+			env.Close()
+			return nil, err
+		}
+		opts.Cluster = env.replica
+	}
+	env.eng, err = syncer.New(opts)
 	if err != nil {
 		env.Close()
 		return nil, err

@@ -23,3 +23,11 @@ CREATE TABLE index_changes (
 	at_ms    INTEGER NOT NULL
 );
 CREATE INDEX index_changes_at ON index_changes (at_ms);
+
+-- replicas: each replica's last applied change-log seq (its index position),
+-- so that status anywhere shows every replica's index lag.
+CREATE TABLE replicas (
+	id         TEXT PRIMARY KEY,
+	index_seq  INTEGER NOT NULL DEFAULT 0,
+	updated_ms INTEGER NOT NULL
+);

@@ -15,3 +15,9 @@ CREATE TABLE index_changes (
 	at_ms    BIGINT NOT NULL
 );
 CREATE INDEX index_changes_at ON index_changes (at_ms);
+
+CREATE TABLE replicas (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	index_seq  BIGINT NOT NULL DEFAULT 0,
+	updated_ms BIGINT NOT NULL
+);
