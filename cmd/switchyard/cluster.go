@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -380,4 +381,66 @@ func clusterStatus(cfg *config.Config, env *syncEnv) func(context.Context) (api.
 		return singleStatus(cfg)
 	}
 	return env.replica.status
+}
+
+// clusterReport is the status command's view of the cluster: the same fields
+// as GET /api/v1/cluster for the replica of this data directory, plus every
+// replica's reported index position.
+type clusterReport struct {
+	api.ClusterStatus
+	Replicas []store.ReplicaState `json:"replicas,omitempty"`
+}
+
+// storedCluster reads the cluster from the store alone (status runs beside
+// serve, not inside it).
+func storedCluster(ctx context.Context, cfg *config.Config, db *store.DB) (clusterReport, error) {
+	if db.Driver() != store.DriverPostgres {
+		st, _ := singleStatus(cfg)(ctx)
+		return clusterReport{ClusterStatus: st}, nil
+	}
+	id, err := replicaID(cfg, false)
+	if err != nil {
+		return clusterReport{}, err
+	}
+	r := clusterReport{ClusterStatus: api.ClusterStatus{Driver: store.DriverPostgres, ReplicaID: id, LeaseMS: cfg.Store.Lease.Milliseconds()}}
+	if r.LeaderID, err = db.LeaderID(ctx); err != nil {
+		return r, err
+	}
+	r.Leader = id != "" && r.LeaderID == id
+	if _, r.HeadSeq, err = db.IndexChangeBounds(ctx); err != nil {
+		return r, err
+	}
+	if r.Replicas, err = db.Replicas(ctx); err != nil {
+		return r, err
+	}
+	for _, rs := range r.Replicas {
+		if rs.ID == id {
+			r.IndexSeq = rs.IndexSeq
+		}
+	}
+	r.IndexLag = max(0, r.HeadSeq-r.IndexSeq)
+	return r, nil
+}
+
+func printCluster(w io.Writer, c clusterReport) {
+	if c.Driver != store.DriverPostgres {
+		return
+	}
+	leader := c.LeaderID
+	if leader == "" {
+		leader = "none (an election is under way, or no replica runs)"
+	}
+	role := "follower"
+	if c.Leader {
+		role = "leader"
+	}
+	me := c.ReplicaID
+	if me == "" {
+		me = "(none yet: serve has not run on this data directory)"
+	}
+	fmt.Fprintf(w, "cluster: leader %s; this data directory is replica %s (%s), index lag %d (seq %d of %d)\n",
+		leader, me, role, c.IndexLag, c.IndexSeq, c.HeadSeq)
+	for _, r := range c.Replicas {
+		fmt.Fprintf(w, "  replica %s: index at seq %d, lag %d, reported %s\n", r.ID, r.IndexSeq, max(0, c.HeadSeq-r.IndexSeq), r.Updated.Format(time.RFC3339))
+	}
 }

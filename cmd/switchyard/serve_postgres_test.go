@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -130,6 +131,31 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 		}
 	}
 	total := waitConverged("first sync", leader, follower)
+
+	// switchyard status shows the same as GET /api/v1/cluster.
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"status", "--config", cfgA, "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("status: exit %d: %s", code, errb.String())
+	}
+	var sj struct {
+		Cluster struct {
+			clusterView
+			Replicas []struct {
+				ID string `json:"id"`
+			} `json:"replicas"`
+		} `json:"cluster"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &sj); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out.String())
+	}
+	if c, api := sj.Cluster, cluster(a); c.ReplicaID != "a" || c.LeaderID != api.LeaderID || c.Leader != api.Leader || c.IndexLag != 0 || len(c.Replicas) != 2 {
+		t.Errorf("status cluster %+v, API %+v", sj.Cluster, api)
+	}
+	out.Reset()
+	run(context.Background(), []string{"status", "--config", cfgB}, &out, &errb)
+	if !strings.Contains(out.String(), "this data directory is replica b") || !strings.Contains(out.String(), "index lag 0") {
+		t.Errorf("status text lacks the cluster line:\n%s", out.String())
+	}
 
 	// A sync asked of the follower runs on the leader.
 	runsBefore := syncRuns(t, follower.url, adminKey)
