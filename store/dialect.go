@@ -18,6 +18,7 @@ import (
 //	full (sync_runs' column)       → "full" (a reserved word in PostgreSQL)
 //	MAX(a, b), MIN(a, b)           → GREATEST(a, b), LEAST(a, b)
 //	CAST(col AS INTEGER)           → its leading integer, 0 without one (as SQLite)
+//	char(n)                        → chr(n)
 //
 // Anything else must be portable SQL (ON CONFLICT … DO UPDATE, RETURNING,
 // COALESCE, CASE, LIMIT are). Schema changes are not rewritten: each migration
@@ -99,6 +100,8 @@ func rewritePlaceholders(q string) string {
 			}
 			if w := q[i:j]; reservedColumns[w] {
 				b.WriteString(`"` + w + `"`)
+			} else if strings.EqualFold(w, "char") && j < len(q) && q[j] == '(' {
+				b.WriteString("chr")
 			} else {
 				b.WriteString(w)
 			}

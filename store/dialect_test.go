@@ -19,6 +19,7 @@ WHERE x = $1 /* ? */`},
 		{`UPDATE k SET last = MAX(last, ?) WHERE id = ?`, `UPDATE k SET last = GREATEST(last, $1) WHERE id = $2`},
 		{`SELECT COALESCE(MAX(version), 0), MIN(a), MAX(f(a, b)) FROM s`, `SELECT COALESCE(MAX(version), 0), MIN(a), MAX(f(a, b)) FROM s`},
 		{`SELECT data FROM c ORDER BY CAST(id AS INTEGER), id`, `SELECT data FROM c ORDER BY COALESCE(CAST(substring(id FROM '^\s*[-+]?[0-9]+') AS NUMERIC), 0), id`},
+		{`SELECT a FROM o WHERE k >= ?1 AND k < ?1 || char(1114111) ORDER BY id`, `SELECT a FROM o WHERE k >= $1 AND k < $1 || chr(1114111) ORDER BY id`},
 		{`SELECT pg_advisory_xact_lock($1)`, `SELECT pg_advisory_xact_lock($1)`},
 	}
 	for _, tt := range tests {
