@@ -103,6 +103,7 @@ func TestFailoverThreeReplicas(t *testing.T) {
 	adminKey := store.GenerateAPIKeySecret()
 	env := []string{"SWITCHYARD_TEST_DSN=" + dsn, "SWITCHYARD_ADMIN_KEY=" + adminKey}
 	var reps []*replicaProc
+	cfgs := map[string]string{}
 	for i := 1; i <= 3; i++ {
 		id := fmt.Sprintf("r%d", i)
 		dir := t.TempDir()
@@ -113,6 +114,7 @@ func TestFailoverThreeReplicas(t *testing.T) {
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		cfgs[id] = cfgPath
 		reps = append(reps, startReplicaProc(t, id, cfgPath, env...))
 	}
 	db, err := store.OpenPostgres(dsn)
@@ -192,6 +194,7 @@ func TestFailoverThreeReplicas(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	leader.kill(t)
+	firstKilled := leader
 	leader, took := waitLeader(2*lease + time.Second)
 	t.Logf("failover during the full sync: %s leads after %s (lease %s)", leader.id, took.Round(time.Millisecond), lease)
 	if took > 2*lease {
@@ -319,6 +322,15 @@ func TestFailoverThreeReplicas(t *testing.T) {
 		}
 	}
 	waitSearchesAgree(t, live(), adminKey, sim.AdminEmail(), time.Now())
+
+	// The replica killed first comes back on its data directory: its index
+	// catches up from its last applied change and it follows.
+	back := startReplicaProc(t, firstKilled.id, cfgs[firstKilled.id], env...)
+	reps = append(reps, back)
+	waitSearchesAgree(t, live(), adminKey, sim.AdminEmail(), time.Now())
+	if c, _ := cluster(back); c.Leader || c.LeaderID != leader.id {
+		t.Errorf("the restarted replica: %+v, want a follower of %s", c, leader.id)
+	}
 }
 
 func postJSON(t *testing.T, url, key string, body, v any) int {
