@@ -215,6 +215,12 @@ func TestFailoverThreeReplicas(t *testing.T) {
 	waitSearchesAgree(t, live(), adminKey, sim.AdminEmail(), lastChange)
 
 	// 2. SIGKILL the leader during write-back.
+	// A slower Jira stretches write-back so that the kill lands inside it.
+	k := sim.Knobs()
+	k.Latency = 250 * time.Millisecond
+	if err := sim.SetKnobs(k); err != nil {
+		t.Fatal(err)
+	}
 	var keys []string
 	w.RLock()
 	reporter := ""
@@ -288,6 +294,8 @@ func TestFailoverThreeReplicas(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	leader.kill(t)
+	k.Latency = 20 * time.Millisecond
+	sim.SetKnobs(k)
 	leader, took = waitLeader(2*lease + time.Second)
 	t.Logf("failover during write-back: %s leads after %s", leader.id, took.Round(time.Millisecond))
 	if took > 2*lease {
