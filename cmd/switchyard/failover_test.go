@@ -18,8 +18,10 @@ import (
 
 	"switchyard"
 	"switchyard/connector/jirasim"
+	"switchyard/index"
 	"switchyard/store"
 	"switchyard/store/pgtest"
+	syncer "switchyard/sync"
 )
 
 // replicaProc is `switchyard serve` in a process of its own (so that it can
@@ -212,7 +214,7 @@ func TestFailoverThreeReplicas(t *testing.T) {
 	triggerSync(t, live()[len(live())-1].url, adminKey)
 	waitConvergedToSim(t, db, sim, 90*time.Second)
 	lastChange := time.Now()
-	waitSearchesAgree(t, live(), adminKey, sim.AdminEmail(), lastChange)
+	waitSearchesAgree(t, db, live(), adminKey, sim.AdminEmail(), lastChange)
 
 	// 2. SIGKILL the leader during write-back.
 	// A slower Jira stretches write-back so that the kill lands inside it.
@@ -329,13 +331,13 @@ func TestFailoverThreeReplicas(t *testing.T) {
 			t.Errorf("audit verify on %s: %d %+v", p.id, code, v)
 		}
 	}
-	waitSearchesAgree(t, live(), adminKey, sim.AdminEmail(), time.Now())
+	waitSearchesAgree(t, db, live(), adminKey, sim.AdminEmail(), time.Now())
 
 	// The replica killed first comes back on its data directory: its index
 	// catches up from its last applied change and it follows.
 	back := startReplicaProc(t, firstKilled.id, cfgs[firstKilled.id], env...)
 	reps = append(reps, back)
-	waitSearchesAgree(t, live(), adminKey, sim.AdminEmail(), time.Now())
+	waitSearchesAgree(t, db, live(), adminKey, sim.AdminEmail(), time.Now())
 	if c, _ := cluster(back); c.Leader || c.LeaderID != leader.id {
 		t.Errorf("the restarted replica: %+v, want a follower of %s", c, leader.id)
 	}
@@ -398,12 +400,40 @@ func waitConvergedToSim(t *testing.T, db *store.DB, sim *jirasim.Server, within 
 	}
 }
 
-// waitSearchesAgree waits until every replica's search gives the same total
-// with no index lag, within 10 s of the last change.
-func waitSearchesAgree(t *testing.T, reps []*replicaProc, key, as string, lastChange time.Time) {
+// searchOracle is the search total for as over an index built afresh from
+// the store (which the test checks against the simulator).
+func searchOracle(t *testing.T, db *store.DB, as string) int {
+	t.Helper()
+	ctx := context.Background()
+	idx, err := index.OpenMem()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	idx.Source = syncer.NewPermissionSource(db)
+	var page []switchyard.Issue
+	if err := db.ForEachIssue(ctx, "acme", "", func(is switchyard.Issue) error {
+		page = append(page, is)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.IndexIssues(ctx, "acme", page); err != nil {
+		t.Fatal(err)
+	}
+	res, err := idx.Search(ctx, index.SearchRequest{Connection: "acme", AsUser: as})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(res.Total)
+}
+
+// waitSearchesAgree waits until every replica's search gives the oracle's
+// total with no index lag, within 10 s of the last change.
+func waitSearchesAgree(t *testing.T, db *store.DB, reps []*replicaProc, key, as string, lastChange time.Time) {
 	t.Helper()
 	for {
-		var totals []int
+		totals := []int{searchOracle(t, db, as)}
 		agree := true
 		for _, p := range reps {
 			var sr struct {
@@ -416,11 +446,11 @@ func waitSearchesAgree(t *testing.T, reps []*replicaProc, key, as string, lastCh
 			agree = agree && c.IndexLag == 0 && sr.Total > 0 && sr.Total == totals[0]
 		}
 		if agree {
-			t.Logf("searches agree (%v) %s after the last change", totals, time.Since(lastChange).Round(time.Millisecond))
+			t.Logf("searches agree with the oracle (%v) %s after the last change", totals, time.Since(lastChange).Round(time.Millisecond))
 			return
 		}
 		if time.Since(lastChange) > 10*time.Second {
-			t.Fatalf("searches on the replicas disagree 10 s after the last change: %v", totals)
+			t.Fatalf("searches on the replicas (after the oracle's) disagree 10 s after the last change: %v", totals)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
