@@ -66,8 +66,19 @@ func TestEveryMigrationHasPostgresForm(t *testing.T) {
 			t.Fatalf("%s: %d migrations, last is not version %d", d, len(ms), SchemaVersion())
 		}
 	}
-	lite := []migration{{version: 1, name: "0001_a.sql"}, {version: 9, name: "0009_jsm.sql"}}
-	err := sameMigrations(lite, lite[:1])
+	lite, err := readMigrations("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := readMigrations("migrations/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameMigrations(lite, pg); err != nil {
+		t.Fatal(err)
+	}
+	lite = []migration{{version: 1, name: "0001_a.sql"}, {version: 9, name: "0009_jsm.sql"}}
+	err = sameMigrations(lite, lite[:1])
 	if err == nil || !strings.Contains(err.Error(), "0009_jsm.sql has no PostgreSQL form: add store/migrations/postgres/0009_jsm.sql") {
 		t.Errorf("missing form: %v", err)
 	}
