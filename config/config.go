@@ -232,7 +232,6 @@ var DefaultOAuthScopes = []string{
 func Default() *Config {
 	return &Config{
 		DataDir:   DefaultDataDir,
-		Store:     Store{Driver: StoreSQLite, Lease: DefaultLease, ChangeLogRetention: DefaultChangeLogRetention},
 		Log:       Log{Level: "info", Format: "json"},
 		Server:    Server{Addr: DefaultAddr, MaxBodyBytes: DefaultMaxBodyBytes},
 		Approvals: Approvals{Expiry: DefaultApprovalExpiry, Sandbox: true, DefaultExecutor: ExecutorSandbox},

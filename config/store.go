@@ -39,6 +39,20 @@ const (
 
 var replicaIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
+// applyDefaults fills what was left out (Validate runs it, so that Default
+// stays as it was before the store key existed).
+func (s *Store) applyDefaults() {
+	if s.Driver == "" {
+		s.Driver = StoreSQLite
+	}
+	if s.Lease == 0 {
+		s.Lease = DefaultLease
+	}
+	if s.ChangeLogRetention == 0 {
+		s.ChangeLogRetention = DefaultChangeLogRetention
+	}
+}
+
 func (s *Store) validate(v *validator) {
 	if !v.oneOf("store.driver", s.Driver, StoreSQLite, StorePostgres) {
 		return

@@ -187,6 +187,9 @@ const seqMark = "changelog.seq"
 const changePage = 500
 
 func newIndexFollower(db *store.DB, idx *index.Index, replicaID string, conns []string, retention time.Duration, leader func() bool, log *slog.Logger) (*indexFollower, error) {
+	if retention <= 0 {
+		retention = config.DefaultChangeLogRetention
+	}
 	f := &indexFollower{db: db, idx: idx, replicaID: replicaID, conns: conns, retention: retention, leader: leader, log: log, wake: make(chan struct{}, 1)}
 	v, err := idx.Mark(seqMark)
 	if err != nil {

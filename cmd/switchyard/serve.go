@@ -97,9 +97,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := api.New(api.Options{
 		Addr: cfg.Server.Addr, TLSCertFile: cfg.Server.TLSCert, TLSKeyFile: cfg.Server.TLSKey,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Logger: logger, Registry: reg,
-		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL,
+		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL, Cluster: clusterStatus(cfg, env),
 		Runbook: rb.svc, Audit: rb.chain,
-		Cluster: clusterStatus(cfg, env),
 		Ready: func(ctx context.Context) error {
 			if err := env.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
