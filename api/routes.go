@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	s.api("GET", "/api/v1/issues/{key}/similar", ScopeSearchRead, s.handleSimilar)
 	s.api("POST", "/api/v1/sync", ScopeSyncAdmin, s.handleSyncTrigger)
 	s.api("GET", "/api/v1/sync/status", ScopeSyncAdmin, s.handleSyncStatus)
+	s.api("GET", "/api/v1/cluster", ScopeSyncAdmin, s.handleCluster)
 	s.api("GET", "/api/v1/sync/filters", ScopeSyncAdmin, s.handleGetFilters)
 	s.api("PUT", "/api/v1/sync/filters", ScopeConfigAdmin, s.handlePutFilters)
 	s.api("GET", "/api/v1/connections", ScopeSyncAdmin, s.handleConnections)

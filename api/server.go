@@ -79,6 +79,9 @@ type Options struct {
 	// Audit is the audit chain (GET /api/v1/audit…); nil disables their routes.
 	Runbook *RunbookService
 	Audit   *AuditChain
+	// Cluster answers GET /api/v1/cluster (this replica, the leader, index
+	// lag); nil answers 404.
+	Cluster func(ctx context.Context) (ClusterStatus, error)
 }
 
 // Defaults of the connection deadlines and the unauthenticated budget.

@@ -14,6 +14,7 @@ import (
 // Config is the whole configuration file.
 type Config struct {
 	DataDir     string       `yaml:"data_dir"`
+	Store       Store        `yaml:"store"`
 	Log         Log          `yaml:"log"`
 	Server      Server       `yaml:"server"`
 	Connections []Connection `yaml:"connections"`

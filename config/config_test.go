@@ -315,7 +315,7 @@ func TestValidationErrors(t *testing.T) {
 		{"comment visibility", "", "approvals: {comment_visibility: private}", `approvals.comment_visibility: "private" is not one of internal, public`},
 		{"customer reply decision", "", "approvals: {customer_replies: {MAYBE: hi}}", `approvals.customer_replies.MAYBE: "MAYBE" is not a decision`},
 		{"customer reply empty", "", "approvals: {customer_replies: {APPROVED: ' '}}", `approvals.customer_replies.APPROVED: is empty`},
-		{"unknown top key", "", "datadir: x", `datadir: unknown key; known keys here: approvals, audit, classify, connections, data_dir, log, notifiers, server (line 1)`},
+		{"unknown top key", "", "datadir: x", `datadir: unknown key; known keys here: approvals, audit, classify, connections, data_dir, log, notifiers, server, store (line 1)`},
 		{"unknown nested key", `token: "${JIRA_TOKEN}"`, `tokne: "${JIRA_TOKEN}"`, `connections[0].auth.tokne: unknown key; known keys here: api_gateway_url, auth_url`},
 		{"unknown filter key", "    webhook_secret", "    sync: {filters: {labels: [x]}}\n    webhook_secret", `connections[0].sync.filters.labels: unknown key; known keys here: created, index, projects, updated (line 8)`},
 		{"wrong shape", "", "server: [a, b]", `server: expected a mapping of keys, got a list (line 1)`},

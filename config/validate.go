@@ -143,6 +143,8 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		v.add("data_dir", "is empty")
 	}
+	c.Store.applyDefaults()
+	c.Store.validate(v)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	c.Server.validate(v)

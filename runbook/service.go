@@ -118,6 +118,10 @@ type Options struct {
 	HTTPClient   *http.Client                     // executors and notifiers; default: 30s timeout
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// Active, when set, says whether this replica runs the outbox (executors,
+	// notifications, write-back) and approval expiry: only the leader of
+	// replicas sharing a store does. Ingest and decisions work on every one.
+	Active func() bool
 }
 
 // Service runs tickets' runs. Lifecycle: New, Run(ctx) (background work:
@@ -306,6 +310,9 @@ func (s *Service) wake() {
 // each ingest must not cost a write each), then works due outbox items until
 // none is left.
 func (s *Service) tick(ctx context.Context) {
+	if s.opts.Active != nil && !s.opts.Active() {
+		return
+	}
 	if now := time.Now(); now.Sub(s.lastExpire) >= s.opts.PollInterval {
 		s.lastExpire = now
 		if err := s.expire(ctx); err != nil && ctx.Err() == nil {

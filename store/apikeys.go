@@ -165,16 +165,13 @@ func (db *DB) CreateAPIKey(ctx context.Context, nk NewAPIKey) (APIKey, string, e
 	}
 	sc, _ := json.Marshal(scopes)
 	err := db.Tx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `INSERT INTO api_keys (name, prefix, hash, scopes, created_ms, expires_ms, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			k.Name, k.Prefix, HashAPIKey(secret), string(sc), ms(k.Created), ms(k.Expires), k.AccountID)
-		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
-				return switchyard.Errorf(switchyard.ErrConflict, "that key secret is already stored")
-			}
-			return err
+		// RETURNING rather than LastInsertId: PostgreSQL has no last insert id.
+		err := tx.queryRow(ctx, `INSERT INTO api_keys (name, prefix, hash, scopes, created_ms, expires_ms, account_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			k.Name, k.Prefix, HashAPIKey(secret), string(sc), ms(k.Created), ms(k.Expires), k.AccountID).Scan(&k.ID)
+		if isUniqueViolation(err) {
+			return switchyard.Errorf(switchyard.ErrConflict, "that key secret is already stored")
 		}
-		k.ID, err = res.LastInsertId()
-		return err
+		return tx.db.wrap("create key", err)
 	})
 	if err != nil {
 		return APIKey{}, "", err

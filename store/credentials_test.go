@@ -14,7 +14,9 @@ import (
 	"switchyard"
 )
 
-func TestAPIKeys(t *testing.T) {
+func TestAPIKeys(t *testing.T) { eachDriver(t, testAPIKeys) }
+
+func testAPIKeys(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()
@@ -176,7 +178,9 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-func TestOAuthState(t *testing.T) {
+func TestOAuthState(t *testing.T) { eachDriver(t, testOAuthState) }
+
+func testOAuthState(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()

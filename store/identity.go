@@ -222,7 +222,7 @@ func (db *DB) ReplaceProjects(ctx context.Context, conn string, projects []switc
 
 func (tx *Tx) bumpIdentity(ctx context.Context, conn string) error {
 	_, err := tx.exec(ctx, `INSERT INTO connections (conn, identity_version, updated_ms) VALUES (?, 1, ?)
-		ON CONFLICT (conn) DO UPDATE SET identity_version = identity_version + 1`, conn, tx.now.UnixMilli())
+		ON CONFLICT (conn) DO UPDATE SET identity_version = connections.identity_version + 1`, conn, tx.now.UnixMilli())
 	return err
 }
 

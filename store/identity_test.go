@@ -37,7 +37,9 @@ func testProjects() []switchyard.Project {
 	}
 }
 
-func TestUsersGroupsRoles(t *testing.T) {
+func TestUsersGroupsRoles(t *testing.T) { eachDriver(t, testUsersGroupsRoles) }
+
+func testUsersGroupsRoles(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	users := []switchyard.User{
@@ -120,7 +122,9 @@ func TestUsersGroupsRoles(t *testing.T) {
 	}
 }
 
-func TestProjectsRoundTrip(t *testing.T) {
+func TestProjectsRoundTrip(t *testing.T) { eachDriver(t, testProjectsRoundTrip) }
+
+func testProjectsRoundTrip(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	in := testProjects()
@@ -162,7 +166,9 @@ func TestProjectsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestCountsAndConnections(t *testing.T) {
+func TestCountsAndConnections(t *testing.T) { eachDriver(t, testCountsAndConnections) }
+
+func testCountsAndConnections(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	db.ReplaceUsers(ctx, "a", []switchyard.User{{AccountID: "1"}, {AccountID: "2"}})

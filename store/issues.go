@@ -87,6 +87,31 @@ func (tx *Tx) PutIssue(ctx context.Context, conn string, is switchyard.Issue) er
 			return fmt.Errorf("put issue %s: %w", is.Key, err)
 		}
 	}
+	if tx.db.postgres() {
+		// An issue that had this key before (moved) leaves every index.
+		rows, err := tx.query(ctx, `SELECT id FROM issues WHERE conn = ? AND key = ? AND id <> ?`, conn, is.Key, is.ID)
+		if err != nil {
+			return tx.db.wrap("put issue", err)
+		}
+		var gone []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return tx.db.wrap("put issue", err)
+			}
+			gone = append(gone, id)
+		}
+		rows.Close()
+		for _, id := range gone {
+			if err := tx.logIndexChange(ctx, conn, id, IndexDelete); err != nil {
+				return err
+			}
+		}
+		if err := tx.logIndexChange(ctx, conn, is.ID, IndexPut); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.exec(ctx, `DELETE FROM issues WHERE conn = ? AND key = ? AND id <> ?`, conn, is.Key, is.ID); err != nil {
 		return err
 	}
@@ -166,8 +191,10 @@ func (db *DB) PutIssue(ctx context.Context, conn string, is switchyard.Issue) er
 // DeleteIssue removes an issue with its comments and attachments. Deleting an
 // issue that is not stored is not an error (deletions are replayed).
 func (tx *Tx) DeleteIssue(ctx context.Context, conn, id string) error {
-	_, err := tx.exec(ctx, `DELETE FROM issues WHERE conn = ? AND id = ?`, conn, id)
-	return err
+	if _, err := tx.exec(ctx, `DELETE FROM issues WHERE conn = ? AND id = ?`, conn, id); err != nil {
+		return err
+	}
+	return tx.logIndexChange(ctx, conn, id, IndexDelete)
 }
 
 // DeleteIssue removes an issue with its comments and attachments.
@@ -183,7 +210,7 @@ func (tx *Tx) DeleteConnectionData(ctx context.Context, conn string) error {
 			return err
 		}
 	}
-	return nil
+	return tx.logIndexChange(ctx, conn, "", IndexPurge)
 }
 
 // MarkSeen records that the issues were seen by the mark-and-sweep generation
@@ -380,7 +407,7 @@ func (tx *Tx) setExtract(ctx context.Context, conn, id, q, v string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("no attachment %q in connection %q", id, conn)
 	}
-	return nil
+	return tx.logAttachmentChange(ctx, conn, id)
 }
 
 // SetAttachmentText records a successful extraction.

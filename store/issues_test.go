@@ -24,7 +24,9 @@ func testIssue(id, key string) switchyard.Issue {
 	}
 }
 
-func TestIssueRoundTrip(t *testing.T) {
+func TestIssueRoundTrip(t *testing.T) { eachDriver(t, testIssueRoundTrip) }
+
+func testIssueRoundTrip(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	in := testIssue("1", "P-1")
@@ -59,6 +61,10 @@ func TestIssueRoundTrip(t *testing.T) {
 }
 
 func TestPutIssueReplacesChildrenKeepsExtractedText(t *testing.T) {
+	eachDriver(t, testPutIssueReplacesChildrenKeepsExtractedText)
+}
+
+func testPutIssueReplacesChildrenKeepsExtractedText(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	is := testIssue("1", "P-1")
@@ -123,7 +129,9 @@ func TestPutIssueReplacesChildrenKeepsExtractedText(t *testing.T) {
 	}
 }
 
-func TestMovedIssueAndStaleKey(t *testing.T) {
+func TestMovedIssueAndStaleKey(t *testing.T) { eachDriver(t, testMovedIssueAndStaleKey) }
+
+func testMovedIssueAndStaleKey(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	db.PutIssue(ctx, "c", testIssue("1", "P-1"))
@@ -146,7 +154,9 @@ func TestMovedIssueAndStaleKey(t *testing.T) {
 	}
 }
 
-func TestDeleteIssueRemovesChildren(t *testing.T) {
+func TestDeleteIssueRemovesChildren(t *testing.T) { eachDriver(t, testDeleteIssueRemovesChildren) }
+
+func testDeleteIssueRemovesChildren(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	db.PutIssue(ctx, "c", testIssue("1", "P-1"))
@@ -167,7 +177,9 @@ func TestDeleteIssueRemovesChildren(t *testing.T) {
 	}
 }
 
-func TestMarkAndSweep(t *testing.T) {
+func TestMarkAndSweep(t *testing.T) { eachDriver(t, testMarkAndSweep) }
+
+func testMarkAndSweep(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	for i, k := range []string{"P-1", "P-2", "P-3"} {
@@ -198,7 +210,9 @@ func TestMarkAndSweep(t *testing.T) {
 	}
 }
 
-func TestPutIssueRejectsBadInput(t *testing.T) {
+func TestPutIssueRejectsBadInput(t *testing.T) { eachDriver(t, testPutIssueRejectsBadInput) }
+
+func testPutIssueRejectsBadInput(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	dupComments := testIssue("1", "P-1")
@@ -225,7 +239,9 @@ func TestPutIssueRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestForEachIssueAndPurge(t *testing.T) {
+func TestForEachIssueAndPurge(t *testing.T) { eachDriver(t, testForEachIssueAndPurge) }
+
+func testForEachIssueAndPurge(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	for _, k := range []string{"1", "2", "3"} {

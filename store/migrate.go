@@ -13,7 +13,7 @@ import (
 	"switchyard"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 type migration struct {
@@ -22,10 +22,58 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations sorted by version. File names are
-// NNNN_description.sql; a duplicate or malformed number is a build mistake.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+// migrations returns the embedded migrations for driver sorted by version.
+// File names are NNNN_description.sql; a duplicate or malformed number is a
+// build mistake.
+//
+// migrations/NNNN_x.sql is the SQLite form; migrations/postgres/NNNN_x.sql,
+// with the same name, is the PostgreSQL form of the same change. A migration
+// without both forms makes OpenPostgres fail, naming the file, and fails
+// TestEveryMigrationHasPostgresForm (which needs no server), so a schema
+// change cannot reach one driver only unnoticed; SQLite stores still open.
+func migrations(driver string) ([]migration, error) {
+	lite, err := readMigrations("migrations")
+	if err != nil {
+		return nil, err
+	}
+	pg, err := readMigrations("migrations/postgres")
+	if err != nil {
+		return nil, err
+	}
+	if driver != DriverPostgres {
+		return lite, nil
+	}
+	if err := sameMigrations(lite, pg); err != nil {
+		return nil, err
+	}
+	return pg, nil
+}
+
+// sameMigrations checks that the two drivers' migrations pair up by name.
+func sameMigrations(lite, pg []migration) error {
+	names := map[string]bool{}
+	for _, m := range pg {
+		names[m.name] = true
+	}
+	var missing []string
+	for _, m := range lite {
+		if !names[m.name] {
+			missing = append(missing, m.name)
+		}
+		delete(names, m.name)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("migration %s has no PostgreSQL form: add store/migrations/postgres/%s (the same change in PostgreSQL's SQL; see README, Replicated mode)",
+			strings.Join(missing, ", "), missing[0])
+	}
+	for n := range names {
+		return fmt.Errorf("store/migrations/postgres/%s has no SQLite form store/migrations/%s", n, n)
+	}
+	return nil
+}
+
+func readMigrations(dir string) ([]migration, error) {
+	names, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -36,12 +84,12 @@ func migrations() ([]migration, error) {
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", n)
 		}
 		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, base, v)
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, n, v)
 		}
-		seen[v] = base
+		seen[v] = n
 		b, err := migrationFS.ReadFile(n)
 		if err != nil {
 			return nil, err
@@ -54,7 +102,7 @@ func migrations() ([]migration, error) {
 
 // SchemaVersion is the newest schema version this build knows.
 func SchemaVersion() int {
-	ms, err := migrations()
+	ms, err := migrations(DriverSQLite)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
@@ -65,15 +113,25 @@ func SchemaVersion() int {
 // transaction together with its schema_version row, so a crash leaves the
 // database at a whole version.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrations(db.Driver())
 	if err != nil {
 		return fmt.Errorf("store %s: %w", db.path, err)
 	}
 	latest := ms[len(ms)-1].version
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-		version    INTEGER PRIMARY KEY,
+	// In a transaction: on PostgreSQL its write lock keeps replicas that
+	// start together from racing to create the table.
+	integer := "INTEGER"
+	if db.postgres() {
+		integer = "BIGINT"
+	}
+	err = db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    `+integer+` PRIMARY KEY,
 		name       TEXT NOT NULL,
-		applied_ms INTEGER NOT NULL)`); err != nil {
+		applied_ms `+integer+` NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return db.wrap("migrate", err)
 	}
 	for _, m := range ms {

@@ -50,21 +50,14 @@ func (tx *Tx) Enqueue(ctx context.Context, it OutboxItem) (OutboxItem, bool, err
 		payload = string(it.Payload)
 	}
 	now := tx.now.UnixMilli()
-	res, err := tx.exec(ctx, `INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING`, it.Kind, nullString(it.Key), payload, now, now)
-	if err != nil {
-		return it, false, err
+	// RETURNING yields the new row, or no row when the key is taken.
+	out, err := scanOutbox(tx.queryRow(ctx, `INSERT INTO outbox (kind, dedupe_key, payload, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING RETURNING `+outboxCols, it.Kind, nullString(it.Key), payload, now, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		out, err = scanOutbox(tx.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE dedupe_key = ?`, it.Key))
+		return out, false, tx.db.wrap("enqueue", err)
 	}
-	n, _ := res.RowsAffected()
-	var row *sql.Row
-	if n == 1 {
-		id, _ := res.LastInsertId()
-		row = tx.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id)
-	} else {
-		row = tx.queryRow(ctx, `SELECT `+outboxCols+` FROM outbox WHERE dedupe_key = ?`, it.Key)
-	}
-	out, err := scanOutbox(row)
-	return out, n == 1, tx.db.wrap("enqueue", err)
+	return out, err == nil, tx.db.wrap("enqueue", err)
 }
 
 // Enqueue adds an outbox item in its own transaction.
@@ -79,6 +72,21 @@ func (db *DB) Enqueue(ctx context.Context, it OutboxItem) (OutboxItem, bool, err
 	return out, created, err
 }
 
+const claimOutboxSQL = `UPDATE outbox SET claimed_until_ms = ?1 WHERE id IN (
+		SELECT id FROM outbox WHERE done = 0 AND next_attempt_ms <= ?2 AND claimed_until_ms <= ?2
+			AND (?3 = '[]' OR ?3 = 'null' OR kind IN (SELECT value FROM json_each(?3)))
+		ORDER BY next_attempt_ms, id LIMIT ?4)
+	RETURNING ` + outboxCols
+
+// claimOutboxPostgres is claimOutboxSQL with FOR UPDATE SKIP LOCKED: rows
+// another replica's claim has locked are skipped, and a row claimed and
+// committed meanwhile is re-checked (claimed_until_ms) before it is taken.
+const claimOutboxPostgres = `UPDATE outbox SET claimed_until_ms = $1 WHERE id IN (
+		SELECT id FROM outbox WHERE done = 0 AND next_attempt_ms <= $2 AND claimed_until_ms <= $2
+			AND ($3 = '[]' OR $3 = 'null' OR kind IN (SELECT value FROM json_array_elements_text(CAST($3 AS json))))
+		ORDER BY next_attempt_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+	RETURNING ` + outboxCols
+
 // ClaimOutbox leases up to limit due items (of the given kinds, or any when
 // none are named) for lease: nobody else claims them until the lease ends, so
 // a worker that dies mid-item gives it back by itself.
@@ -91,13 +99,16 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration, k
 	}
 	kj, _ := json.Marshal(kinds)
 	var out []OutboxItem
-	err := db.Tx(ctx, func(tx *Tx) error {
+	query := claimOutboxSQL
+	if db.postgres() {
+		query = claimOutboxPostgres
+	}
+	// On PostgreSQL the claim skips the all-writers lock: replicas claim at
+	// the same time, each locking the rows it takes and skipping the rows
+	// another claim holds, so no item is leased twice.
+	err := db.tx(ctx, false, func(tx *Tx) error {
 		now := tx.now.UnixMilli()
-		rows, err := tx.query(ctx, `UPDATE outbox SET claimed_until_ms = ?1 WHERE id IN (
-				SELECT id FROM outbox WHERE done = 0 AND next_attempt_ms <= ?2 AND claimed_until_ms <= ?2
-					AND (?3 = '[]' OR ?3 = 'null' OR kind IN (SELECT value FROM json_each(?3)))
-				ORDER BY next_attempt_ms, id LIMIT ?4)
-			RETURNING `+outboxCols, now+lease.Milliseconds(), now, string(kj), limit)
+		rows, err := tx.query(ctx, query, now+lease.Milliseconds(), now, string(kj), limit)
 		if err != nil {
 			return tx.db.wrap("claim outbox", err)
 		}

@@ -96,7 +96,9 @@ func TestOutboxBackoff(t *testing.T) {
 	}
 }
 
-func TestOutboxClaimConcurrent(t *testing.T) {
+func TestOutboxClaimConcurrent(t *testing.T) { eachDriver(t, testOutboxClaimConcurrent) }
+
+func testOutboxClaimConcurrent(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	for i := 0; i < 100; i++ {
@@ -138,7 +140,9 @@ func TestOutboxClaimConcurrent(t *testing.T) {
 	}
 }
 
-func TestWebhookDeliveryDedupe(t *testing.T) {
+func TestWebhookDeliveryDedupe(t *testing.T) { eachDriver(t, testWebhookDeliveryDedupe) }
+
+func testWebhookDeliveryDedupe(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()

@@ -208,7 +208,7 @@ func (tx *Tx) putRunNote(ctx context.Context, runID int64, name string, value js
 	_, err := tx.exec(ctx, `INSERT INTO runbook_notes (run_id, name, value, updated_ms) VALUES (?, ?, ?, ?)
 		ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
 		runID, name, string(value), tx.now.UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if isForeignKeyViolation(err) {
 		return notFound("no ticket run %d", runID)
 	}
 	return err
@@ -265,6 +265,14 @@ func (db *DB) ApprovalsPage(ctx context.Context, status string, after int64, lim
 // AppendAudit appends an audit record inside tx, so that a step and its
 // audit record commit together (see DB.AppendAudit).
 func (tx *Tx) AppendAudit(ctx context.Context, next func(prev audit.Record) (audit.Record, error)) (audit.Record, error) {
+	if tx.db.postgres() {
+		// The chain's own lock, held to commit: appends of all replicas
+		// are totally ordered even by a transaction that skipped the
+		// all-writers lock.
+		if _, err := tx.exec(ctx, auditLockSQL); err != nil {
+			return audit.Record{}, tx.db.wrap("audit lock", err)
+		}
+	}
 	prev, err := scanAudit(tx.queryRow(ctx, `SELECT `+auditCols+` FROM audit_log ORDER BY seq DESC LIMIT 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		prev = audit.Record{}

@@ -1,5 +1,6 @@
 // Package store keeps Switchyard's state in one SQLite file (modernc.org/sqlite,
-// no cgo): the Jira entities copied by the sync, sync bookkeeping, API keys,
+// no cgo), or in a PostgreSQL database shared by replicas (OpenPostgres,
+// pgx; see postgres.go and dialect.go): the Jira entities copied by the sync, sync bookkeeping, API keys,
 // OAuth tokens, ticket runs, approvals, the outbox and the audit chain.
 //
 // Writes go through a single connection so that they are serialized inside the
@@ -20,20 +21,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DB is an open Switchyard store.
 type DB struct {
-	path  string
-	write *sql.DB // exactly one connection: the writer
-	read  *sql.DB // concurrent readers
+	path   string          // the SQLite file, or the PostgreSQL DSN without password
+	driver string          // "" (SQLite) or DriverPostgres
+	pgcfg  *pgx.ConnConfig // PostgreSQL: for the elector's own connection
+	write  *sql.DB         // exactly one connection: the writer
+	read   *sql.DB         // concurrent readers
 
 	tokenKey        []byte
 	tokenKeySetting string
 
 	now func() time.Time // the clock; tests replace it
+
+	electionLog func(what string, err error) // Elector's connection troubles
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // API key id → last time last_used was written
@@ -203,7 +209,9 @@ func (db *DB) Close() error {
 	}
 	if db.write != nil {
 		// A checkpoint at close keeps the -wal file small between runs.
-		db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		if !db.postgres() {
+			db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		}
 		errs = append(errs, db.write.Close())
 		db.write = nil
 	}
@@ -213,7 +221,8 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path (SQLite), or the PostgreSQL DSN
+// without its password.
 func (db *DB) Path() string { return db.path }
 
 // Ping checks that the store answers (readiness).
@@ -234,17 +243,33 @@ type Tx struct {
 
 	local  map[string]*sql.Stmt // this transaction's statements
 	wanted []string             // queries to prepare on the writer once it is free
+
+	notified bool // PostgreSQL: the index change log's NOTIFY is queued
 }
 
 // Tx runs fn in one write transaction: committed when fn returns nil, rolled
 // back when it returns an error or panics. Do not call DB write methods from
 // fn (the single writer connection is held by fn): use the Tx's methods.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
+	return db.tx(ctx, true, fn)
+}
+
+// tx is Tx; serialize false skips PostgreSQL's all-writers lock, for the
+// few transactions that are safe among concurrent replicas by themselves
+// (row locks, SKIP LOCKED) and must not wait for other writers.
+func (db *DB) tx(ctx context.Context, serialize bool, fn func(*Tx) error) (err error) {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap("begin", err)
 	}
 	tx := &Tx{tx: sqlTx, db: db, now: db.now().UTC(), local: map[string]*sql.Stmt{}}
+	if db.postgres() && serialize {
+		// The counterpart of BEGIN IMMEDIATE: one writer across replicas.
+		if _, err := sqlTx.ExecContext(ctx, writeLockSQL); err != nil {
+			sqlTx.Rollback()
+			return db.wrap("begin", err)
+		}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
@@ -411,6 +436,9 @@ func (db *DB) wrap(op string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("store %s: %s: %w", db.path, op, err)
+	}
+	if db.postgres() {
+		return db.wrapPostgres(op, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

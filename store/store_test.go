@@ -44,20 +44,31 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func TestOpenPragmasAndSchema(t *testing.T) {
+func TestOpenPragmasAndSchema(t *testing.T) { eachDriver(t, testOpenPragmasAndSchema) }
+
+func testOpenPragmasAndSchema(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
-	var mode string
-	if err := db.write.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
-		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
-	}
-	for _, pool := range []*sql.DB{db.write, db.read} {
-		var fk, sync, busy int
-		pool.QueryRow(`PRAGMA foreign_keys`).Scan(&fk)
-		pool.QueryRow(`PRAGMA synchronous`).Scan(&sync)
-		pool.QueryRow(`PRAGMA busy_timeout`).Scan(&busy)
-		if fk != 1 || sync != 1 || busy < 1000 {
-			t.Errorf("foreign_keys=%d synchronous=%d busy_timeout=%d; want 1, 1 (NORMAL), >=1000", fk, sync, busy)
+	if db.postgres() {
+		var ro, iso string
+		db.read.QueryRow(`SHOW default_transaction_read_only`).Scan(&ro)
+		db.read.QueryRow(`SHOW default_transaction_isolation`).Scan(&iso)
+		if ro != "on" || iso != "repeatable read" {
+			t.Errorf("read pool: default_transaction_read_only=%q isolation=%q; want on, repeatable read", ro, iso)
+		}
+	} else {
+		var mode string
+		if err := db.write.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+		}
+		for _, pool := range []*sql.DB{db.write, db.read} {
+			var fk, sync, busy int
+			pool.QueryRow(`PRAGMA foreign_keys`).Scan(&fk)
+			pool.QueryRow(`PRAGMA synchronous`).Scan(&sync)
+			pool.QueryRow(`PRAGMA busy_timeout`).Scan(&busy)
+			if fk != 1 || sync != 1 || busy < 1000 {
+				t.Errorf("foreign_keys=%d synchronous=%d busy_timeout=%d; want 1, 1 (NORMAL), >=1000", fk, sync, busy)
+			}
 		}
 	}
 	v, err := db.Version(ctx)
@@ -71,9 +82,12 @@ func TestOpenPragmasAndSchema(t *testing.T) {
 }
 
 func TestMigrationsIdempotentOnReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
+	eachDriverShared(t, testMigrationsIdempotentOnReopen)
+}
+
+func testMigrationsIdempotentOnReopen(t *testing.T, open sharedOpener) {
 	ctx := context.Background()
-	db, err := Open(path)
+	db, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +96,14 @@ func TestMigrationsIdempotentOnReopen(t *testing.T) {
 	}
 	db.Close()
 	for i := 0; i < 3; i++ {
-		db, err = Open(path)
+		db, err = open()
 		if err != nil {
 			t.Fatalf("reopen %d: %v", i, err)
 		}
 		var rows int
 		db.read.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&rows)
 		// One row per migration applied (versions may have gaps).
-		ms, _ := migrations()
+		ms, _ := migrations(db.Driver())
 		if rows != len(ms) {
 			t.Errorf("schema_version has %d rows after reopen, want %d", rows, len(ms))
 		}
@@ -100,17 +114,19 @@ func TestMigrationsIdempotentOnReopen(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesNewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path)
+func TestOpenRefusesNewerSchema(t *testing.T) { eachDriverShared(t, testOpenRefusesNewerSchema) }
+
+func testOpenRefusesNewerSchema(t *testing.T, open sharedOpener) {
+	db, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.write.Exec(`INSERT INTO schema_version (version, name, applied_ms) VALUES (?, 'future', 0)`, SchemaVersion()+5); err != nil {
 		t.Fatal(err)
 	}
+	path := db.Path()
 	db.Close()
-	_, err = Open(path)
+	_, err = open()
 	if err == nil {
 		t.Fatal("opened a database newer than the code")
 	}
@@ -185,6 +201,8 @@ func TestOpenCreatesMissingDirectoryOwnerOnly(t *testing.T) {
 	db.Close()
 }
 
+// TestDiskFullIsClear is SQLite's: PostgreSQL's disk-full (SQLSTATE 53100)
+// happens on the server, which a test cannot fill.
 func TestDiskFullIsClear(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
@@ -211,7 +229,9 @@ func TestDiskFullIsClear(t *testing.T) {
 	}
 }
 
-func TestTxRollbackLeavesNothing(t *testing.T) {
+func TestTxRollbackLeavesNothing(t *testing.T) { eachDriver(t, testTxRollbackLeavesNothing) }
+
+func testTxRollbackLeavesNothing(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	boom := errors.New("boom")
@@ -253,7 +273,9 @@ func TestTxRollbackLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestConcurrentWriters(t *testing.T) {
+func TestConcurrentWriters(t *testing.T) { eachDriver(t, testConcurrentWriters) }
+
+func testConcurrentWriters(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	const writers, each = 50, 6
@@ -301,15 +323,17 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
-func TestTwoProcessesShareTheFile(t *testing.T) {
-	// Two DB handles on one file stand in for `serve` and a CLI command.
-	path := filepath.Join(t.TempDir(), "s.db")
-	a, err := Open(path)
+func TestTwoProcessesShareTheFile(t *testing.T) { eachDriverShared(t, testTwoProcessesShareTheFile) }
+
+func testTwoProcessesShareTheFile(t *testing.T, open sharedOpener) {
+	// Two DB handles on one file (or schema) stand in for `serve` and a CLI
+	// command, or for two replicas.
+	a, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := Open(path)
+	b, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}

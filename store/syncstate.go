@@ -207,13 +207,9 @@ func (db *DB) StartRun(ctx context.Context, conn string, full bool) (SyncRun, er
 	r := SyncRun{Conn: conn, Full: full, State: RunRunning, Stats: map[string]map[string]int64{}, Warnings: []string{}}
 	err := db.Tx(ctx, func(tx *Tx) error {
 		r.Started = tx.now.Truncate(time.Millisecond)
-		res, err := tx.exec(ctx, `INSERT INTO sync_runs (conn, full, started_ms, state) VALUES (?, ?, ?, 'running')`,
-			conn, full, r.Started.UnixMilli())
-		if err != nil {
-			return err
-		}
-		r.ID, err = res.LastInsertId()
-		return err
+		err := tx.queryRow(ctx, `INSERT INTO sync_runs (conn, full, started_ms, state) VALUES (?, ?, ?, 'running') RETURNING id`,
+			conn, full, r.Started.UnixMilli()).Scan(&r.ID)
+		return tx.db.wrap("start run", err)
 	})
 	return r, err
 }

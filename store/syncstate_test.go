@@ -11,7 +11,9 @@ import (
 	"switchyard"
 )
 
-func TestCheckpoints(t *testing.T) {
+func TestCheckpoints(t *testing.T) { eachDriver(t, testCheckpoints) }
+
+func testCheckpoints(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()
@@ -53,7 +55,9 @@ func TestCheckpoints(t *testing.T) {
 	}
 }
 
-func TestConnectionState(t *testing.T) {
+func TestConnectionState(t *testing.T) { eachDriver(t, testConnectionState) }
+
+func testConnectionState(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	if h, err := db.FilterHash(ctx, "c"); err != nil || h != "" {
@@ -81,7 +85,9 @@ func TestConnectionState(t *testing.T) {
 	}
 }
 
-func TestSyncRuns(t *testing.T) {
+func TestSyncRuns(t *testing.T) { eachDriver(t, testSyncRuns) }
+
+func testSyncRuns(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()
@@ -151,6 +157,10 @@ func TestSyncRuns(t *testing.T) {
 }
 
 func TestConnectionColumnsAndDisconnect(t *testing.T) {
+	eachDriver(t, testConnectionColumnsAndDisconnect)
+}
+
+func testConnectionColumnsAndDisconnect(t *testing.T, openTest opener) {
 	db := openTest(t, WithTokenKey(make([]byte, 32)))
 	ctx := context.Background()
 	// Filters from the API and the sync's filter hash do not overwrite each other.

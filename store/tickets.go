@@ -216,7 +216,7 @@ func (db *DB) CreateApproval(ctx context.Context, runID int64, expires time.Time
 		res, err := tx.exec(ctx, `INSERT INTO approvals (run_id, status, expires_at_ms, created_ms) VALUES (?, 'pending', ?, ?)
 			ON CONFLICT (run_id) DO NOTHING`, runID, expires.UnixMilli(), tx.now.UnixMilli())
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKeyViolation(err) {
 				return notFound("no ticket run %d", runID)
 			}
 			return err

@@ -12,7 +12,9 @@ import (
 	"switchyard"
 )
 
-func TestCreateRunOnceConcurrent(t *testing.T) {
+func TestCreateRunOnceConcurrent(t *testing.T) { eachDriver(t, testCreateRunOnceConcurrent) }
+
+func testCreateRunOnceConcurrent(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	const callers = 100
@@ -75,7 +77,9 @@ func TestCreateRunOnceConcurrent(t *testing.T) {
 	}
 }
 
-func TestTicketRunUpdates(t *testing.T) {
+func TestTicketRunUpdates(t *testing.T) { eachDriver(t, testTicketRunUpdates) }
+
+func testTicketRunUpdates(t *testing.T, openTest opener) {
 	db := openTest(t)
 	ctx := context.Background()
 	r, _, _ := db.CreateRunOnce(ctx, TicketRun{Conn: "c", IssueKey: "K-1", BodyHash: "h", State: "ingested"})
@@ -108,7 +112,9 @@ func TestTicketRunUpdates(t *testing.T) {
 	}
 }
 
-func TestDecideOnceConcurrent(t *testing.T) {
+func TestDecideOnceConcurrent(t *testing.T) { eachDriver(t, testDecideOnceConcurrent) }
+
+func testDecideOnceConcurrent(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()
@@ -168,7 +174,9 @@ func TestDecideOnceConcurrent(t *testing.T) {
 	}
 }
 
-func TestApprovalExpiry(t *testing.T) {
+func TestApprovalExpiry(t *testing.T) { eachDriver(t, testApprovalExpiry) }
+
+func testApprovalExpiry(t *testing.T, openTest opener) {
 	clk := newClock()
 	db := openTest(t, WithClock(clk.now))
 	ctx := context.Background()

@@ -44,6 +44,9 @@ type Options struct {
 	OnIssues IssuesHook
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
+	// Cluster, when set, makes the engine one replica of several: it syncs
+	// only while leader (see Cluster).
+	Cluster Cluster
 }
 
 // Engine syncs connections, once (SyncOnce) or on their schedule (Run).
@@ -54,6 +57,7 @@ type Engine struct {
 	progress func(Progress)
 	onIssues IssuesHook
 	now      func() time.Time
+	cluster  Cluster
 
 	conns map[string]*runner
 	names []string
@@ -89,6 +93,7 @@ func New(opts Options) (*Engine, error) {
 		progress: opts.Progress,
 		onIssues: opts.OnIssues,
 		now:      opts.Now,
+		cluster:  opts.Cluster,
 		conns:    map[string]*runner{},
 	}
 	if e.log == nil {
@@ -155,7 +160,12 @@ func (e *Engine) runner(conn string) (*runner, error) {
 // serves Trigger requests for all connections. Each connection has one loop
 // goroutine, so its runs never overlap.
 func (e *Engine) Run(ctx context.Context) error {
-	s, err := gocron.NewScheduler()
+	var sopts []gocron.SchedulerOption
+	if e.cluster != nil {
+		// Scheduled runs start on the leader only.
+		sopts = append(sopts, gocron.WithDistributedElector(e.cluster))
+	}
+	s, err := gocron.NewScheduler(sopts...)
 	if err != nil {
 		return fmt.Errorf("sync: scheduler: %w", err)
 	}
@@ -176,6 +186,13 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	var wg sync.WaitGroup
+	if e.cluster != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.runForwarded(ctx)
+		}()
+	}
 	for _, name := range e.names {
 		r := e.conns[name]
 		wg.Add(1)
@@ -208,6 +225,11 @@ func (e *Engine) loop(ctx context.Context, r *runner) {
 		if r.paused.Load() {
 			continue
 		}
+		if !e.leading() {
+			// Leadership moved since the trigger: the leader runs it.
+			e.forward(r.conn.Name, full)
+			continue
+		}
 		if _, err := e.SyncOnce(ctx, r.conn.Name, full); err != nil && ctx.Err() == nil {
 			e.log.Error("sync failed", "connection", r.conn.Name, "err", err)
 		}
@@ -215,11 +237,16 @@ func (e *Engine) loop(ctx context.Context, r *runner) {
 }
 
 // Trigger asks for a run of conn as soon as possible (Run must be running).
-// A trigger while a run is pending is coalesced with it; full is sticky.
+// A trigger while a run is pending is coalesced with it; full is sticky. On
+// a follower (Options.Cluster) the run is forwarded to the leader.
 func (e *Engine) Trigger(conn string, full bool) error {
 	r, err := e.runner(conn)
 	if err != nil {
 		return err
+	}
+	if !e.leading() {
+		e.forward(conn, full)
+		return nil
 	}
 	r.pendingMu.Lock()
 	r.pendingFull = r.pendingFull || full

@@ -12,6 +12,15 @@ import (
 // it, with comments and attachment text, to the store and index. An issue that
 // is gone, invisible or out of scope is removed instead.
 func (e *Engine) RefreshIssue(ctx context.Context, conn, issueKeyOrID string) error {
+	if !e.leading() {
+		// Only the leader talks to Jira: its next incremental run (asked
+		// for here) picks the change up.
+		if _, err := e.runner(conn); err != nil {
+			return err
+		}
+		e.forward(conn, false)
+		return nil
+	}
 	s, err := e.adhoc(ctx, conn)
 	if err != nil {
 		return err

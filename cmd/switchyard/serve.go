@@ -67,10 +67,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer env.Close()
 	env.idx.Source = syncer.NewPermissionSource(env.db)
-	if n, err := env.db.InterruptRuns(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Warn("marked interrupted runs of an earlier process as failed", "runs", n)
+	// A replica does this when it becomes leader (replica.leadership): the
+	// running runs may be another replica's.
+	if env.replica == nil {
+		if n, err := env.db.InterruptRuns(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			logger.Warn("marked interrupted runs of an earlier process as failed", "runs", n)
+		}
 	}
 	if err := bootstrapAdminKey(ctx, env.db, stdout, logger); err != nil {
 		return err
@@ -98,7 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := api.New(api.Options{
 		Addr: cfg.Server.Addr, TLSCertFile: cfg.Server.TLSCert, TLSKeyFile: cfg.Server.TLSKey,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Logger: logger, Registry: reg,
-		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL,
+		Store: env.db, Index: env.idx, Engine: env.eng, Connections: conns, PublicURL: cfg.Server.PublicURL, Cluster: clusterStatus(cfg, env),
 		Runbook: rb.svc, Audit: rb.chain, AtlassianSignIn: signInOptions(cfg.Server.AtlassianSignIn),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout,
 		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
@@ -117,6 +121,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
+	replicaDone := make(chan struct{})
+	if r := env.replica; r != nil {
+		go func() {
+			defer close(replicaDone)
+			done := make(chan struct{})
+			go func() { defer close(done); r.index.run(engCtx) }()
+			r.el.Run(engCtx) // resigns when engCtx ends
+			<-done
+		}()
+		logger.Info("replicated mode: campaigning for leadership", "replica", r.id, "lease", r.el.Lease())
+	} else {
+		close(replicaDone)
+	}
 	engDone := make(chan error, 1)
 	go func() { engDone <- env.eng.Run(engCtx) }()
 	rbDone := make(chan struct{})
@@ -137,6 +154,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-engDone
 		<-rbDone
 		<-cpDone
+		<-replicaDone
 		return err
 	}
 	// Other commands on this data directory search and sync through serve.
@@ -166,10 +184,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			runErr = errors.New("the sync engine did not stop in time; the next start resumes from the last checkpoint")
 		}
 	}
-	// The outbox is in SQLite: work cut short here resumes at the next start.
+	// The outbox is in the store: work cut short here resumes at the next
+	// start (or on the next leader).
 	rb.Close()
 	<-rbDone
 	<-cpDone
+	<-replicaDone
 	return runErr
 }
 

@@ -53,14 +53,19 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		all = append(all, s)
 	}
+	cl, err := storedCluster(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"store": check, "connections": all}); err != nil {
+		if err := enc.Encode(map[string]any{"store": check, "cluster": cl, "connections": all}); err != nil {
 			return err
 		}
 	} else {
 		printStoreCheck(stdout, check)
+		printCluster(stdout, cl)
 		for _, s := range all {
 			fmt.Fprintln(stdout)
 			printStatus(stdout, s)
@@ -76,6 +81,8 @@ func printStoreCheck(w io.Writer, c storeCheck) {
 	switch c.QuickCheck {
 	case "ok":
 		fmt.Fprintf(w, "store %s: quick_check ok\n", c.Path)
+	case "skipped":
+		fmt.Fprintf(w, "store %s (PostgreSQL)\n", c.Path)
 	case "failed":
 		fmt.Fprintf(w, "store %s: quick_check FAILED (%d problem(s)):\n", c.Path, len(c.Problems))
 		for _, p := range c.Problems {

@@ -139,6 +139,8 @@ type syncEnv struct {
 	// directory cannot hold a lock file); ctl answers other commands.
 	lock *dataDirLock
 	ctl  *control
+	// replica is set for serve with store.driver postgres (cluster.go).
+	replica *replica
 }
 
 func (e *syncEnv) Close() {
@@ -181,10 +183,14 @@ func openSyncStore(cfg *config.Config) (*store.DB, error) {
 		opts = append(opts, store.WithTokenKey(key))
 	}
 	opts = append(opts, store.WithTokenKeySetting("server.encryption_key"))
+	if cfg.Store.Driver == config.StorePostgres {
+		return store.OpenPostgres(cfg.Store.DSN.Value(), opts...)
+	}
 	return store.Open(filepath.Join(cfg.DataDir, storeFile), opts...)
 }
 
-// openSyncEnv opens <data_dir>/switchyard.db and <data_dir>/index.bleve and
+// openSyncEnv opens the store (<data_dir>/switchyard.db, or PostgreSQL with
+// store.driver postgres) and <data_dir>/index.bleve and
 // builds an engine for the named connections. An index written by another
 // version is rebuilt (openSyncIndex). Every component logs through log, the
 // handler of the configuration's log.format and log.level.
@@ -223,10 +229,22 @@ func openSyncEnv(cfg *config.Config, command string, names []string, progress fu
 		}
 		conns = append(conns, c)
 	}
-	env.eng, err = syncer.New(syncer.Options{
+	opts := syncer.Options{
 		Store: syncer.NewStore(env.db), Index: syncer.NewIndex(env.idx), Connections: conns,
 		Logger: log, Progress: progress, OnIssues: env.hook.onIssues,
-	})
+	}
+	if cfg.Store.Driver == config.StorePostgres && command == "serve" {
+		if env.replica, err = newReplica(cfg, env.db, log); err == nil {
+			env.replica.index, err = newIndexFollower(env.db, env.idx, env.replica.id, connectionNames(cfg),
+				cfg.Store.ChangeLogRetention, env.replica.el.Leader, log)
+		}
+		if err != nil {
+			env.Close()
+			return nil, err
+		}
+		opts.Cluster = env.replica
+	}
+	env.eng, err = syncer.New(opts)
 	if err != nil {
 		env.Close()
 		return nil, err

@@ -85,6 +85,10 @@ func openRunbook(cfg *config.Config, env *syncEnv, publicURL string, logger *slo
 		HTTPClient: &http.Client{Timeout: runbook.DefaultExecTimeout},
 	}
 	opts.Policies, opts.PrivilegedGroups, opts.Delegations = runbookPolicies(a)
+	if env.replica != nil {
+		// Only the leader executes, notifies and writes back.
+		opts.Active = env.replica.el.Leader
+	}
 	opts.Executors = map[string]runbook.ExecutorConfig{}
 	for name, e := range a.Executors {
 		ec := runbook.ExecutorConfig{Kind: e.Kind, URL: e.URL, Secret: e.Secret.Value(), Timeout: e.Timeout}
