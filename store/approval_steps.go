@@ -231,13 +231,10 @@ func (db *DB) CreateDelegation(ctx context.Context, d Delegation, check func(exi
 			}
 		}
 		d.Created = tx.now.Truncate(time.Millisecond)
-		res, err := tx.exec(ctx, `INSERT INTO delegations (from_acct, to_acct, start_ms, until_ms, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-			d.From, d.To, ms(d.Start), ms(d.Until), d.CreatedBy, ms(d.Created))
-		if err != nil {
-			return tx.db.wrap("create delegation", err)
-		}
-		d.ID, err = res.LastInsertId()
-		return err
+		// RETURNING rather than LastInsertId: PostgreSQL has no last insert id.
+		err = tx.queryRow(ctx, `INSERT INTO delegations (from_acct, to_acct, start_ms, until_ms, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.From, d.To, ms(d.Start), ms(d.Until), d.CreatedBy, ms(d.Created)).Scan(&d.ID)
+		return tx.db.wrap("create delegation", err)
 	})
 	return d, err
 }

@@ -78,7 +78,8 @@ func (tx *Tx) ReplaceServiceDesks(ctx context.Context, conn string, desks []swit
 			}
 		}
 		for _, rt := range d.RequestTypes {
-			if _, err := tx.exec(ctx, `INSERT OR REPLACE INTO jsm_request_types (conn, desk_id, rt_id, name, issue_type_id) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := tx.exec(ctx, `INSERT INTO jsm_request_types (conn, desk_id, rt_id, name, issue_type_id) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (conn, desk_id, rt_id) DO UPDATE SET name = excluded.name, issue_type_id = excluded.issue_type_id`,
 				conn, d.ID, rt.ID, rt.Name, rt.IssueTypeID); err != nil {
 				return err
 			}
