@@ -262,10 +262,17 @@ func TestFailoverThreeReplicas(t *testing.T) {
 		}
 		approvals = append(approvals, ing.ApprovalID)
 	}
+	// Only a key bound to a Jira account decides, as that account.
+	var approverKey struct {
+		Secret string `json:"secret"`
+	}
+	if code := postJSON(t, followers[0].url+"/api/v1/keys", adminKey, map[string]any{"name": "approver", "scopes": []string{"approvals:decide"}, "as": sim.AdminEmail()}, &approverKey); code != http.StatusCreated || approverKey.Secret == "" {
+		t.Fatalf("create the approver's key on a follower: %d", code)
+	}
 	for i, id := range approvals {
 		var body json.RawMessage
 		p := followers[(i+1)%len(followers)]
-		if code := postJSON(t, p.url+fmt.Sprintf("/api/v1/approvals/%d/decision", id), adminKey,
+		if code := postJSON(t, p.url+fmt.Sprintf("/api/v1/approvals/%d/decision", id), approverKey.Secret,
 			map[string]string{"decision": "approve", "approver": sim.AdminEmail()}, &body); code != http.StatusOK {
 			t.Fatalf("decision %d on a follower: %d %s\n%s", id, code, body, p.stderr.String())
 		}
