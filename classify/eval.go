@@ -360,27 +360,10 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, ratio(r.ActedRight, r.ActionRows), r.ActionRows, r.WrongTarget)
 	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d; labelled no_action: %d)\n", r.NeedsInput, r.NeedsInputRight, r.NeedsInputNoAction)
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
-	var reasons []string
-	for k, v := range r.Reasons {
-		reasons = append(reasons, fmt.Sprintf("%s=%d", k, v))
-	}
-	sort.Strings(reasons)
-	fmt.Fprintf(w, "abstentions: %s\n", strings.Join(reasons, " "))
+	fmt.Fprintf(w, "abstentions: %s\n", countList(r.Reasons, ""))
 
 	fmt.Fprintln(w, "\nconfusion matrix (rows: labelled, columns: predicted)")
-	fmt.Fprint(tw, "\t")
-	for i := range r.Classes {
-		fmt.Fprintf(tw, "%s\t", abbrev(i, r.Classes))
-	}
-	fmt.Fprintln(tw)
-	for i, t := range r.Classes {
-		fmt.Fprintf(tw, "%s %s\t", abbrev(i, r.Classes), t)
-		for _, p := range r.Classes {
-			fmt.Fprintf(tw, "%d\t", r.Confusion[t][p])
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
+	printConfusion(tw, r.Classes, r.Confusion)
 
 	fmt.Fprintln(w, "\ncalibration of suggestions (confidence bin: n, mean confidence, accuracy)")
 	for _, b := range r.Calibration {
@@ -408,4 +391,36 @@ func abbrev(i int, classes []string) string {
 		return "NA"
 	}
 	return fmt.Sprintf("C%d", i+1)
+}
+
+// countList prints counts as "k=v" sorted by key; an empty key is shown as
+// empty (when not "").
+func countList(counts map[string]int, empty string) string {
+	var out []string
+	for k, v := range counts {
+		if k == "" && empty != "" {
+			k = empty
+		}
+		out = append(out, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// printConfusion prints a confusion matrix over classes, abbreviated
+// column heads, and flushes tw.
+func printConfusion(tw *tabwriter.Writer, classes []string, confusion map[string]map[string]int) {
+	fmt.Fprint(tw, "\t")
+	for i := range classes {
+		fmt.Fprintf(tw, "%s\t", abbrev(i, classes))
+	}
+	fmt.Fprintln(tw)
+	for i, t := range classes {
+		fmt.Fprintf(tw, "%s %s\t", abbrev(i, classes), t)
+		for _, p := range classes {
+			fmt.Fprintf(tw, "%d\t", confusion[t][p])
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
 }

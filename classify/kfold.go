@@ -494,30 +494,10 @@ func (r *CVReport) Print(w io.Writer, showErrors bool) error {
 	fmt.Fprintf(w, "  sent for approval: %d, right intent and target: %d; needs_input: %d, right intent: %d; right intent, wrong target: %d\n",
 		r.Approval, r.ApprovalCorrect, r.NeedsInput, r.NeedsInputCorrect, r.WrongTarget)
 	fmt.Fprintf(w, "no_action recall: %.3f\n", r.NoActionRecall)
-	var reasons []string
-	for k, v := range r.Reasons {
-		if k == "" {
-			k = "none"
-		}
-		reasons = append(reasons, fmt.Sprintf("%s=%d", k, v))
-	}
-	sort.Strings(reasons)
-	fmt.Fprintf(w, "no_action by reason: %s\n", strings.Join(reasons, " "))
+	fmt.Fprintf(w, "no_action by reason: %s\n", countList(r.Reasons, "none"))
 
 	fmt.Fprintln(w, "\nconfusion matrix (rows: labelled, columns: given)")
-	fmt.Fprint(tw, "\t")
-	for i := range r.Classes {
-		fmt.Fprintf(tw, "%s\t", abbrev(i, r.Classes))
-	}
-	fmt.Fprintln(tw)
-	for i, t := range r.Classes {
-		fmt.Fprintf(tw, "%s %s\t", abbrev(i, r.Classes), t)
-		for _, p := range r.Classes {
-			fmt.Fprintf(tw, "%d\t", r.Confusion[t][p])
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
+	printConfusion(tw, r.Classes, r.Confusion)
 
 	fmt.Fprintln(w, "\nreliability of the calibrated confidence (held-out candidates, above or below the threshold)")
 	fmt.Fprintln(tw, "confidence\tn\tmean confidence\taccuracy\t")
