@@ -78,6 +78,31 @@ func TestSIGKILLDuringWriteBack(t *testing.T) {
 	if err := h.sim.SetKnobs(jirasim.Knobs{FaultRate: 1, Latency: 30 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
+	runID := killHelperDuringWriteBack(t, h, key)
+	if ours, _ := h.comments(key); len(ours) != 0 {
+		t.Fatalf("%d comments while Jira was down", len(ours))
+	}
+	h.sim.SetKnobs(jirasim.Knobs{})
+	h.opts.Notifiers = nil
+	h.openStore()
+	h.start()
+	r := h.waitRun(runID, "write-back after the restart", writtenBack)
+	time.Sleep(100 * time.Millisecond)
+	if ours, _ := h.comments(key); len(ours) != 1 || r.State != runbook.StateSucceeded {
+		t.Fatalf("%d comments, state %s", len(ours), r.State)
+	}
+	if types := h.auditTypes(key); types["execute"] != 1 || types["writeback"] < 3 {
+		t.Fatalf("audit %v", types)
+	}
+	h.verifyChain()
+}
+
+// killHelperDuringWriteBack starts TestCrashHelper as a daemon of its own on
+// h's store and simulator, waits until it has retried key's write-back, and
+// SIGKILLs it: no deferred work, no clean close, claims left in place. It
+// returns the helper's run id.
+func killHelperDuringWriteBack(t *testing.T, h *harness, key string) int64 {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
 	cmd.Env = append(os.Environ(), "RB_CRASH_HELPER=1", "RB_DB="+h.dbPath, "RB_SIM_URL="+h.simTS.URL,
 		"RB_SIM_EMAIL="+h.sim.AdminEmail(), "RB_SIM_TOKEN="+h.sim.Options().AdminToken, "RB_KEY="+key)
@@ -99,7 +124,6 @@ func TestSIGKILLDuringWriteBack(t *testing.T) {
 		}
 	}
 	deadline.Stop()
-	// SIGKILL: no deferred work, no clean close, claims left in place.
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -107,20 +131,5 @@ func TestSIGKILLDuringWriteBack(t *testing.T) {
 	if runID == 0 {
 		t.Fatal("the helper daemon never reported its run")
 	}
-	if ours, _ := h.comments(key); len(ours) != 0 {
-		t.Fatalf("%d comments while Jira was down", len(ours))
-	}
-	h.sim.SetKnobs(jirasim.Knobs{})
-	h.opts.Notifiers = nil
-	h.openStore()
-	h.start()
-	r := h.waitRun(runID, "write-back after the restart", writtenBack)
-	time.Sleep(100 * time.Millisecond)
-	if ours, _ := h.comments(key); len(ours) != 1 || r.State != runbook.StateSucceeded {
-		t.Fatalf("%d comments, state %s", len(ours), r.State)
-	}
-	if types := h.auditTypes(key); types["execute"] != 1 || types["writeback"] < 3 {
-		t.Fatalf("audit %v", types)
-	}
-	h.verifyChain()
+	return runID
 }

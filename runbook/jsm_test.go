@@ -1,13 +1,8 @@
 package runbook_test
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -287,34 +282,7 @@ func TestSIGKILLDuringWriteBackOnRequest(t *testing.T) {
 	if err := h.sim.SetKnobs(jirasim.Knobs{FaultRate: 1, Latency: 30 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
-	cmd.Env = append(os.Environ(), "RB_CRASH_HELPER=1", "RB_DB="+h.dbPath, "RB_SIM_URL="+h.simTS.URL,
-		"RB_SIM_EMAIL="+h.sim.AdminEmail(), "RB_SIM_TOKEN="+h.sim.Options().AdminToken, "RB_KEY="+key)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	runID := int64(0)
-	sc := bufio.NewScanner(out)
-	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
-	for sc.Scan() {
-		if id, ok := strings.CutPrefix(sc.Text(), "RUN "); ok {
-			runID, _ = strconv.ParseInt(id, 10, 64)
-			break
-		}
-	}
-	deadline.Stop()
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if runID == 0 {
-		t.Fatal("the helper daemon never reported its run")
-	}
+	runID := killHelperDuringWriteBack(t, h, key)
 	h.sim.SetKnobs(jirasim.Knobs{})
 	h.opts.Notifiers = nil
 	h.openStore()
