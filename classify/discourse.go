@@ -39,9 +39,12 @@ func rx(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
 var negatedBefore = rx(`\b(?:not|n't|never|no|still|yet|unable|cannot|can't|couldn't|isn't|wasn't|hasn't|haven't)\s+(?:\w+\s+)?$`)
 
 var cues = []cue{
-	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:problem|issue|it|this|that)\s+(?:is\s+|was\s+|has\s+been\s+|got\s+|have\s+been\s+|now\s+|successfully\s+)*(?:already\s+)?(?:solved|resolved|fixed|sorted(?:\s+out)?)\b`)},
+	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:problem|issue|query|request|ticket|it|this|that)\s+(?:is\s+|was\s+|has\s+been\s+|got\s+|have\s+been\s+|now\s+|successfully\s+)*(?:already\s+)?(?:solved|resolved|fixed|sorted(?:\s+out)?)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:already|successfully)\s+(?:been\s+)?(?:solved|resolved|fixed|sorted|unlocked|reset|disabled|deactivated|created|added|removed|done)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:solved|resolved|fixed)\s+(?:it\s+)?(?:by|with the help|thanks to)\b`)},
+	// An agent logging work done ("had reset her password, unlocked ad"):
+	// the ticket records the fix rather than asking for it.
+	{reason: ReasonResolved, what: "already done", re: rx(`\b(?:had|has\s+been|have\s+been|was|were)\s+(?:already\s+)?(?:reset|unlocked|re-?enabled)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\bhelped\s+(?:me\s+|us\s+|him\s+|her\s+)?(?:to\s+)?(?:solve|resolve|fix|unlock)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:works?|working)\s+(?:again|now|fine\s+now)\b|\bmanaged\s+(?:to\s+)?(?:log|sign|get\s+in)`)},
 	{reason: ReasonResolved, what: "no longer needed", re: rx(`\bno\s+longer\s+(?:needed|required|necessary)\b|\b(?:not\s+needed|not\s+required)\s+any\s?more\b|\b(?:please\s+)?close\s+(?:this|the)\s+ticket\b`)},
@@ -52,7 +55,7 @@ var cues = []cue{
 	{reason: ReasonInformational, what: "a password-expiry notice", re: rx(`\bpassword\s+(?:will\s+)?expires?\s+(?:in\s+)?(?:\d+\s+)?(?:days?|today|tomorrow|soon)\b|\bexpires?\s+(?:in\s+)?(?:\d+\s+)?days\b`),
 		unless: rx(`\b(?:has|have|had|is|was)\s+(?:already\s+)?expired\b|\bexpired\s+(?:yesterday|already|while)\b|\b(?:cannot|can't|can\s?not|unable\s+to)\s+(?:log|sign)|\blocked\b`)},
 
-	{reason: ReasonQuestion, what: "a how-to or policy question", re: rx(`\bhow\s+(?:do\s+i\s+|can\s+i\s+|do\s+we\s+|can\s+we\s+|should\s+i\s+|to\s+|could\s+i\s+|i\s+can\s+)?(?:change|renew|update|set\s+up|obtain)\b`)},
+	{reason: ReasonQuestion, what: "a how-to or policy question", re: rx(`\bfind\s+(?:a\s+)?way\s+(?:to\s+|how\s+to\s+)?(?:change|renew|update)\b|\bhow\s+(?:do\s+i\s+|can\s+i\s+|do\s+we\s+|can\s+we\s+|should\s+i\s+|to\s+|could\s+i\s+|i\s+can\s+)?(?:change|renew|update|set\s+up|obtain)\b`)},
 	{reason: ReasonQuestion, what: "a how-to or policy question", re: rx(`\bsteps\s+(?:to\s+|for\s+)?(?:change|changing|reset|resetting)\b|\bpassword\s+(?:policy|rules|requirements|complexity)\b|\bwhat\s+(?:is|are)\s+the\s+(?:password\s+)?(?:policy|rules|requirements)\b`)},
 
 	{reason: ReasonInvestigation, what: "a request to investigate", re: rx(`\binvestigat(?:e|ion|ing)\b|\broot\s+cause\b`)},
@@ -64,10 +67,13 @@ var cues = []cue{
 // runbook's action: renaming or re-owning a group, moving a leaver's date,
 // re-assigning a form. Keyed by the intent they are near.
 var otherRequests = map[string]*regexp.Regexp{
-	"group_membership":        rx(`\b(?:rename|renaming|ownership|owners?|create\s+(?:a\s+)?(?:new\s+)?(?:mailing|distribution|group|list)|new\s+(?:mailing|distribution)\s+(?:list|group)|delete\s+(?:the\s+)?(?:mailing|distribution|group|list)|shared\s+mailbox|recover|block(?:ed|ing)?\s+(?:domains?|senders?|address))\b`),
-	"offboarding":             rx(`\b(?:re-?assign(?:ed)?|(?:leave|end|leaving)\s+date\s+(?:has\s+)?changed|(?:update|change|changed)\s+(?:the\s+)?(?:leave|end|leaving)\s+date|stop\s+(?:the\s+)?process|fill\s+(?:in\s+)?(?:the\s+)?leaver\s+form|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found))\b`),
-	"new_hire_provisioning":   rx(`\b(?:re-?assign(?:ed)?|transfer\s+(?:form|request)|file\s+share|shared\s+folder|seat(?:ed|ing)?|floor\s+number|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|screen\s+name|name\s+change)\b`),
-	"password_reset":          rx(`\bpassword\s+(?:works|worked|is\s+(?:correct|fine|right|valid|ok))\b|\bkeeps?\s+(?:on\s+)?asking\s+(?:me\s+)?(?:for\s+)?(?:the\s+)?(?:credentials|password|to\s+log)|\bnever\s+expires?\b`),
+	"group_membership":      rx(`\b(?:rename|renaming|ownership|owners?|create\s+(?:a\s+)?(?:new\s+)?(?:mailing|distribution|group|list)|new\s+(?:mailing|distribution)\s+(?:list|group)|delete\s+(?:the\s+)?(?:mailing|distribution|group|list)|shared\s+mailbox|recover|block(?:ed|ing)?\s+(?:domains?|senders?|address))\b`),
+	"offboarding":           rx(`\b(?:re-?assign(?:ed)?|(?:leave|end|leaving)\s+date\s+(?:has\s+)?changed|(?:update|change|changed)\s+(?:the\s+)?(?:leave|end|leaving)\s+date|stop\s+(?:the\s+)?process|fill\s+(?:in\s+|out\s+|and\s+|submit\s+)*(?:the\s+|a\s+|bulk\s+)*leaver\s+form|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found))\b`),
+	"new_hire_provisioning": rx(`\b(?:re-?assign(?:ed)?|transfer\s+(?:form|request)|file\s+share|shared\s+folder|seat(?:ed|ing)?|floor\s+number|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|screen\s+name|name\s+change)\b`),
+	// A password that works somewhere, a prompt that keeps asking, a change
+	// the directory refuses (complexity, a failing reset) or a disabled
+	// account: none is fixed by issuing a new password.
+	"password_reset":          rx(`\bpassword\s+(?:works|worked|is\s+(?:correct|fine|right|valid|ok))\b|\bcan\s+(?:log|sign)\s+(?:in\s+|into\s+|on\s+)?(?:\w+\s+)?with\s+(?:the\s+|my\s+|same\s+)?password\b|\b(?:keeps?|continues?|still)\s+(?:on\s+)?asking\s+(?:me\s+)?(?:for\s+)?(?:the\s+)?(?:credentials|password|to\s+log)|\bnever\s+expires?\b|\bcomplexity\s+requirements\b|\breset\s+fail\w*|\bcannot\s+be\s+reset\b|\bdisabled\s+(?:user|account)\b|\b(?:user|account)\s+(?:is\s+|was\s+)?disabled\b`),
 	"m365_license_assignment": rx(`\b(?:help\s+(?:me\s+|us\s+)?(?:to\s+)?(?:download|install)|how\s+(?:do\s+i\s+|to\s+)?(?:download|install)|installation\s+(?:details|package|key|guide|file)|installer|serial\s+number|licen[cs]e\s+key|product\s+key|purchase|buy)\b`),
 	"mfa_reset":               rx(`\b(?:headset|telephone|tethering|block\s+(?:the\s+)?(?:sim|card)|desk\s+phone|ip\s+phone)\b`),
 	"account_unlock":          rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),

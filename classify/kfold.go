@@ -374,9 +374,9 @@ func (c *Classifier) classes() []string {
 }
 
 // fit fits the calibration and chooses the thresholds on rows: the lowest
-// global one whose precision reaches the target, then, for each intent with
-// enough candidates, the lowest one whose precision on that intent's own
-// suggestions reaches the target.
+// global one whose precision reaches the target, then, for the intents with
+// enough candidates, their own thresholds chosen together so that the
+// pooled precision reaches the target (jointThresholds).
 func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, thresholdSet) {
 	var pts []relPoint
 	perIntent := map[string]int{}
@@ -414,13 +414,114 @@ func (c *Classifier) fit(rows []cvRow, opts CVOptions) (Calibration, thresholdSe
 		return best
 	}
 	ths := thresholdSet{global: scan(0.05, ""), per: map[string]float64{}}
+	var own []string
 	for in, n := range perIntent {
-		if n < minIntentCandidates {
+		if n >= minIntentCandidates {
+			own = append(own, in)
+		}
+	}
+	sort.Strings(own)
+	ths.per = c.jointThresholds(rows, cal, ths.global, own, opts)
+	return cal, ths
+}
+
+// jointThresholds chooses the intents' own thresholds together, for the
+// most right suggestions while the pooled precision of all of them (the
+// figure a desk sees) reaches the target. One threshold per intent, each
+// at the target on its own, leaves an intent whose top candidates hold a
+// single mistake never acting although the pool has room for it. For a
+// price λ of a wrong suggestion in right ones, every intent takes the
+// threshold that maximises right − λ·wrong on its candidates; the
+// smallest λ whose pooled precision reaches the target wins (a Lagrangian
+// relaxation of "most right at that precision").
+func (c *Classifier) jointThresholds(rows []cvRow, cal Calibration, global float64, own []string, opts CVOptions) map[string]float64 {
+	type cand struct {
+		p       float64
+		correct bool
+	}
+	byIntent := map[string][]cand{}
+	ownSet := map[string]bool{}
+	for _, in := range own {
+		ownSet[in] = true
+	}
+	// Intents without a threshold of their own act at the global one; their
+	// suggestions count in the pool as they are.
+	fixedActed, fixedCorrect := 0, 0
+	for _, row := range rows {
+		if row.r.raw.intent == "" || row.r.raw.hard {
 			continue
 		}
-		ths.per[in] = scan(0.05, in)
+		o := c.outcomeOf(row, cal, flat(-1), opts.Reporter)
+		if ownSet[row.r.raw.intent] {
+			byIntent[row.r.raw.intent] = append(byIntent[row.r.raw.intent], cand{o.p, o.correct})
+			continue
+		}
+		if o.p >= global {
+			fixedActed++
+			if o.correct {
+				fixedCorrect++
+			}
+		}
 	}
-	return cal, ths
+	// Each intent's choices: act on its top n candidates, n = 0..len,
+	// cutting only between distinct confidences.
+	type choice struct {
+		threshold      float64
+		acted, correct int
+	}
+	choices := map[string][]choice{}
+	for in, cs := range byIntent {
+		sort.Slice(cs, func(i, j int) bool { return cs[i].p > cs[j].p })
+		ch := []choice{{threshold: 1.01}}
+		acted, correct := 0, 0
+		for i, k := range cs {
+			acted++
+			if k.correct {
+				correct++
+			}
+			if i+1 < len(cs) && cs[i+1].p == k.p {
+				continue
+			}
+			ch = append(ch, choice{threshold: k.p, acted: acted, correct: correct})
+		}
+		choices[in] = ch
+	}
+	best := map[string]float64{}
+	for _, in := range own {
+		best[in] = 1.01
+	}
+	bestCorrect := -1
+	for lambda := 200.0; lambda >= 0.5; lambda /= 1.1 {
+		picked := map[string]float64{}
+		acted, correct := fixedActed, fixedCorrect
+		for _, in := range own {
+			pick, gain := choice{threshold: 1.01}, 0.0
+			for _, ch := range choices[in] {
+				// Fewer than minActed suggestions are no evidence either way.
+				if ch.acted > 0 && ch.acted < minActed {
+					continue
+				}
+				if g := float64(ch.correct) - lambda*float64(ch.acted-ch.correct); g > gain {
+					pick, gain = ch, g
+				}
+			}
+			picked[in] = pick.threshold
+			acted += pick.acted
+			correct += pick.correct
+		}
+		if acted == 0 || float64(correct)/float64(acted) < opts.TargetPrecision {
+			continue
+		}
+		if correct > bestCorrect {
+			bestCorrect, best = correct, picked
+		}
+	}
+	for in, t := range best {
+		if t <= 1 {
+			best[in] = round(t)
+		}
+	}
+	return best
 }
 
 // minActed is the fewest suggestions a threshold is judged on.
