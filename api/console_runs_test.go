@@ -244,8 +244,16 @@ func TestConsoleRunPageLinks(t *testing.T) {
 	}
 	waiting := int64(r.body["runId"].(float64))
 
+	// A link to a run page survives "Sign in with Atlassian" (people may
+	// open run pages as well as the queue).
+	anon := &consoleClient{t: t, e: e, c: e.client}
+	_, page := anon.get("/console/signin?next=" + url.QueryEscape(fmt.Sprintf("/console/runs/%d", rid)))
+	if want := "next=" + url.QueryEscape(fmt.Sprintf("/console/runs/%d", rid)); !strings.Contains(page, want) {
+		t.Errorf("the Atlassian sign-in does not return to the run page (%s):\n%.3000s", want, page)
+	}
+
 	cc := signIn(t, e, e.admin)
-	_, page := cc.get("/console/approvals")
+	_, page = cc.get("/console/approvals")
 	for _, link := range []string{
 		fmt.Sprintf(`href="/console/runs/%d" id="open-run-%d"`, rid, approval),
 		fmt.Sprintf(`href="/console/runs/%d" id="open-needs-%d"`, waiting, waiting),
