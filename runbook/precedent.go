@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -104,7 +105,12 @@ func (s *Service) precedent(ctx context.Context, run Run) []Precedent {
 	p, err := s.findPrecedent(lctx, run)
 	cancel()
 	if err != nil {
-		s.log.Info("approval card without precedent", "run", run.ID, "issue", run.IssueKey, "why", err.Error())
+		// Who may decide is configuration (debug); a failed search is not.
+		level := slog.LevelWarn
+		if errors.Is(err, errNoPrecedent) {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "approval card without precedent", "run", run.ID, "issue", run.IssueKey, "why", err.Error())
 		p = nil
 	}
 	c.mu.Lock()
