@@ -269,8 +269,8 @@ func (s *Server) consoleSigninForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signinData(next string) map[string]string {
 	d := map[string]string{"Next": next}
 	if s.opts.AtlassianSignIn != nil {
-		// A person's session opens the approval queue only.
-		if !strings.HasPrefix(next, "/console/approvals") {
+		// A person's session opens the approval queue and run pages only.
+		if !strings.HasPrefix(next, "/console/approvals") && !strings.HasPrefix(next, "/console/runs/") {
 			next = "/console/approvals"
 		}
 		d["Atlassian"] = signInPath + "?next=" + url.QueryEscape(next)

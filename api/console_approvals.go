@@ -69,6 +69,7 @@ func (s *Server) consoleApprovalRoutes() {
 	s.mux.HandleFunc("POST /console/delegations", s.consoleAny(s.consoleDelegate))
 	s.mux.HandleFunc("POST /console/delegations/{id}/revoke", s.consoleAny(s.consoleRevokeDelegation))
 	s.consoleNeedsInputRoutes()
+	s.consoleRunRoutes()
 }
 
 func (s *Server) needRunbook() error {

@@ -40,16 +40,27 @@ type runByKey interface {
 // when there is no approver, no index or nothing similar. Failures leave
 // the card without precedent rather than failing the queue.
 func (s *Server) similarPastFor(ctx context.Context, run runbook.Run, approver string) []similarPast {
-	ix, ok := s.opts.Index.(Similarer)
-	if !ok || s.opts.Index == nil || approver == "" || run.IssueKey == "" {
+	if approver == "" {
 		return nil
 	}
-	res, err := ix.Similar(ctx, index.SimilarRequest{Connection: run.Connection, Key: run.IssueKey, AsUser: approver, Size: similarOnCard})
+	out, err := s.similarPastAs(ctx, run, approver)
+	if err != nil && !errors.Is(err, switchyard.ErrNotFound) {
+		s.opts.Logger.Warn("approval card: similar tickets", "issue", run.IssueKey, "err", err)
+	}
+	return out
+}
+
+// similarPastAs is run's precedent as account sees it, or an error:
+// switchyard.ErrNotFound when account may not see run's issue (or there is
+// no index to ask), so callers can treat the run as invisible to them.
+func (s *Server) similarPastAs(ctx context.Context, run runbook.Run, account string) ([]similarPast, error) {
+	ix, ok := s.opts.Index.(Similarer)
+	if !ok || s.opts.Index == nil || account == "" || run.IssueKey == "" {
+		return nil, switchyard.Errorf(switchyard.ErrNotFound, "no search index to check %s against", run.IssueKey)
+	}
+	res, err := ix.Similar(ctx, index.SimilarRequest{Connection: run.Connection, Key: run.IssueKey, AsUser: account, Size: similarOnCard})
 	if err != nil {
-		if !errors.Is(err, switchyard.ErrNotFound) {
-			s.opts.Logger.Warn("approval card: similar tickets", "issue", run.IssueKey, "err", err)
-		}
-		return nil
+		return nil, err
 	}
 	var out []similarPast
 	for _, h := range res.Hits {
@@ -64,7 +75,7 @@ func (s *Server) similarPastFor(ctx context.Context, run runbook.Run, approver s
 		}
 		out = append(out, p)
 	}
-	return out
+	return out, nil
 }
 
 // consoleSuggestJSON: GET /console/search/suggest.json?q=&as=&connection=,

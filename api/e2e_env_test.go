@@ -53,6 +53,7 @@ type env struct {
 	client *http.Client
 	conns  []api.Connection // as given to the server
 	rb     *runbook.Service // with envOptions.runbook
+	rbTune func(*env, *runbook.Options)
 }
 
 type envOptions struct {
@@ -62,9 +63,10 @@ type envOptions struct {
 	keyRate  float64
 	keyBurst int
 	maxBody  int64
-	oauth    bool             // add the OAuth connection
-	runbook  bool             // add the runbook service and audit chain (see e2e_runbook_env_test.go)
-	policies []runbook.Policy // the runbook service's approval policies
+	oauth    bool                         // add the OAuth connection
+	runbook  bool                         // add the runbook service and audit chain (see e2e_runbook_env_test.go)
+	policies []runbook.Policy             // the runbook service's approval policies
+	rbTune   func(*env, *runbook.Options) // last changes to the runbook service's options
 
 	tune func(*api.Options) // last changes to the server's options
 }
@@ -177,6 +179,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.runbook {
 		opts.AtlassianSignIn = &api.AtlassianSignIn{ClientID: jirasim.DefaultOAuthClientID, ClientSecret: jirasim.DefaultOAuthClientSecret,
 			AuthURL: hs.URL + "/authorize", TokenURL: hs.URL + "/oauth/token", MeURL: hs.URL + "/me"}
+		e.rbTune = o.rbTune
 		opts.Runbook, opts.Audit, stopRunbook = e.runbook(logger, o.policies)
 		e.rb = opts.Runbook
 	}

@@ -33,11 +33,15 @@ func (e *env) runbook(logger *slog.Logger, policies []runbook.Policy) (*runbook.
 		e.t.Fatal(err)
 	}
 	chain := audit.New(e.db)
-	svc, err := runbook.New(runbook.Options{
+	opts := runbook.Options{
 		Store: e.db, Audit: chain, Classifier: cls, Jira: map[string]runbook.Jira{connName: jc},
 		Approvers: []string{rbApprover, "dave@example.com", e.simApprover().Email}, Logger: logger, Policies: policies,
 		PollInterval: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 20 * time.Millisecond },
-	})
+	}
+	if e.rbTune != nil {
+		e.rbTune(e, &opts)
+	}
+	svc, err := runbook.New(opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}

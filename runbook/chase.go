@@ -154,6 +154,7 @@ func (s *Service) deliverChase(ctx context.Context, it store.OutboxItem, p itemP
 	if err != nil {
 		return permanent{err}
 	}
+	req.Precedent = s.precedent(ctx, run)
 	ch := &Chase{What: p.What, Step: p.Step + 1}
 	if p.Step < len(run.Policy.Steps) {
 		st := run.Policy.Steps[p.Step]

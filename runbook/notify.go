@@ -53,6 +53,9 @@ type ApprovalRequest struct {
 	Policy *PolicyStatus `json:"policy,omitempty"`
 	// Chase is set on a reminder or an escalation of the request.
 	Chase *Chase `json:"chase,omitempty"`
+	// Precedent are the most similar past tickets every approver may see,
+	// with their decisions (precedent.go); empty when unknown.
+	Precedent []Precedent `json:"precedent,omitempty"`
 }
 
 // DecisionLinks are the signed links that decide as Approver.
@@ -173,6 +176,7 @@ func (s *Service) notify(ctx context.Context, it store.OutboxItem, p itemPayload
 	if err != nil {
 		return permanent{err}
 	}
+	req.Precedent = s.precedent(ctx, run)
 	cctx, cancel := context.WithTimeout(ctx, DefaultNotifyTime)
 	defer cancel()
 	payload := map[string]any{"run": run.ID, "approval": req.ApprovalID, "notifier": n.Name(), "attempt": it.Attempts + 1}

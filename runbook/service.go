@@ -100,6 +100,9 @@ type Options struct {
 	CustomerReplies map[string]string
 	// Notifiers are told about every new approval request.
 	Notifiers []Notifier
+	// Similar finds the tickets similar to a run's as one account sees them
+	// (the search index); set, channel cards carry precedent (precedent.go).
+	Similar SimilarFinder
 	// Triggers select the synced and webhook-delivered issues that
 	// IngestIssue takes in; none = only the ingest API feeds the pipeline.
 	Triggers []Trigger
@@ -137,6 +140,7 @@ type Service struct {
 	defExec   Executor
 	http      *http.Client
 
+	precedents precedentCache
 	kick       chan struct{}
 	lastExpire time.Time // used by Run's goroutine only
 

@@ -118,6 +118,9 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 		pb := map[string]any{"type": "section", "text": mrkdwn(slackEscape(strings.Join(lines, "\n")))}
 		blocks = append(blocks[:len(blocks)-1], pb, blocks[len(blocks)-1])
 	}
+	if pb := slackPrecedent(req); pb != nil {
+		blocks = append(blocks[:len(blocks)-1], pb, blocks[len(blocks)-1])
+	}
 	if c := req.Chase; c != nil {
 		what := "Reminder"
 		if c.What == eventEscalated {
@@ -139,6 +142,39 @@ func SlackBlocks(req ApprovalRequest) []map[string]any {
 		blocks = append(blocks[:len(blocks)-1], warn, blocks[len(blocks)-1])
 	}
 	return blocks
+}
+
+// slackPrecedent is the similar past tickets with their decisions, or nil.
+func slackPrecedent(req ApprovalRequest) map[string]any {
+	if len(req.Precedent) == 0 {
+		return nil
+	}
+	lines := []string{"*Similar past tickets*"}
+	for _, p := range req.Precedent {
+		key := slackEscape(p.Key)
+		if p.URL != "" {
+			key = "<" + slackEscape(p.URL) + "|" + key + ">"
+		}
+		lines = append(lines, "• "+key+" "+slackEscape(truncate(p.Title, 120))+" — "+slackEscape(precedentOutcome(p, "*")))
+	}
+	return map[string]any{"type": "section", "block_id": "switchyard_precedent", "text": mrkdwn(strings.Join(lines, "\n"))}
+}
+
+// precedentOutcome says what became of a past ticket, the decision between
+// marks (bold in Slack and Teams markdown).
+func precedentOutcome(p Precedent, mark string) string {
+	if p.Decision == "" {
+		status := p.Status
+		if status == "" {
+			status = "unknown"
+		}
+		return "no run here; Jira status " + status
+	}
+	out := mark + p.Decision + mark
+	if p.By != "" {
+		out += " by " + p.By
+	}
+	return out
 }
 
 // checkWarning is what approvers are told about the ticket's text when it

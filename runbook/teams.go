@@ -84,6 +84,17 @@ func TeamsCard(req ApprovalRequest) map[string]any {
 	if lines := PolicyLines(req.Policy); len(lines) > 0 {
 		body = append(body, tb(strings.Join(lines, "\n\n"), nil))
 	}
+	if len(req.Precedent) > 0 {
+		var lines []string
+		for _, p := range req.Precedent {
+			key := p.Key
+			if p.URL != "" {
+				key = "[" + p.Key + "](" + p.URL + ")"
+			}
+			lines = append(lines, "- "+key+" "+truncate(p.Title, 120)+" — "+precedentOutcome(p, "**"))
+		}
+		body = append(body, tb("Similar past tickets", map[string]any{"weight": "Bolder", "id": "precedent"}), tb(strings.Join(lines, "\n"), nil))
+	}
 	if c := req.Chase; c != nil {
 		what := "Reminder"
 		switch c.What {

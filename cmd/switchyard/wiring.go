@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/api"
 	"switchyard/audit"
 	"switchyard/classify"
 	"switchyard/config"
@@ -85,6 +86,10 @@ func openRunbook(cfg *config.Config, env *syncEnv, publicURL string, logger *slo
 		HTTPClient: &http.Client{Timeout: runbook.DefaultExecTimeout},
 	}
 	opts.Policies, opts.PrivilegedGroups, opts.Delegations = runbookPolicies(a)
+	if env.idx != nil {
+		// Precedent on Slack and Teams cards: similar tickets as each approver.
+		opts.Similar = api.SimilarTickets(env.idx)
+	}
 	if env.replica != nil {
 		// Only the leader executes, notifies and writes back.
 		opts.Active = env.replica.el.Leader

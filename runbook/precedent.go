@@ -1,0 +1,307 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"switchyard"
+	"switchyard/store"
+)
+
+// Precedent on the channel cards (Slack, Teams, the webhook's JSON): the
+// past tickets most similar to the run's, each with what was decided on it
+// here, so approvers see how such requests went before.
+//
+// A channel card is seen by every approver of the run's policy, so it lists
+// only tickets every one of them may see in Jira: one more-like-this search
+// per approver (Options.Similar, the index searched as that account) and
+// the intersection, in the first approver's order. It fails closed: an
+// approver who is no synced Jira user, a group or role that cannot be
+// resolved, too many approvers, no approvers named at all, or any search
+// error means no precedent. It never holds a card back: the searches share
+// a short budget and a failure only leaves the precedent out.
+
+const (
+	precedentOnCard     = 3
+	precedentSearchSize = 8  // a little more than shown, so intersections keep three
+	precedentMaxPeople  = 20 // more approvers than this: no precedent (one search each)
+	precedentBudget     = 2 * time.Second
+	precedentCacheTTL   = time.Minute // a run's cards (Slack, Teams, webhook) share one lookup
+)
+
+// SimilarTicket is an issue similar to another, as one account sees it.
+type SimilarTicket struct {
+	Key, Title, URL, Status string
+}
+
+// SimilarFinder finds the issues most similar to issueKey that account may
+// see in Jira, most similar first (the search index; api.SimilarTickets
+// adapts it). An issueKey account may not see is switchyard.ErrNotFound.
+type SimilarFinder interface {
+	SimilarTickets(ctx context.Context, conn, issueKey, account string, size int) ([]SimilarTicket, error)
+}
+
+// Precedent is one similar past ticket on a card.
+type Precedent struct {
+	Key      string `json:"key"`
+	Title    string `json:"title"`
+	URL      string `json:"url,omitempty"`
+	Decision string `json:"decision,omitempty"` // approved | denied | expired | no_action | a run state | "" (never seen here)
+	By       string `json:"decidedBy,omitempty"`
+	Status   string `json:"status,omitempty"` // the Jira status
+}
+
+type precedentAt struct {
+	at time.Time
+	p  []Precedent
+}
+
+// precedentCache keeps each run's precedent for a minute, and lets the
+// run's other cards wait for a lookup in flight rather than repeat it.
+type precedentCache struct {
+	mu       sync.Mutex
+	m        map[int64]precedentAt
+	inflight map[int64]chan struct{}
+}
+
+var errNoPrecedent = errors.New("no precedent")
+
+// precedent is the run's precedent for channel cards, or nil.
+func (s *Service) precedent(ctx context.Context, run Run) []Precedent {
+	if s.opts.Similar == nil || run.IssueKey == "" {
+		return nil
+	}
+	c := &s.precedents
+	for {
+		c.mu.Lock()
+		if p, ok := c.m[run.ID]; ok && time.Since(p.at) < precedentCacheTTL {
+			c.mu.Unlock()
+			return p.p
+		}
+		wait, busy := c.inflight[run.ID]
+		if !busy {
+			break // c.mu held
+		}
+		c.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if c.inflight == nil {
+		c.inflight = map[int64]chan struct{}{}
+	}
+	done := make(chan struct{})
+	c.inflight[run.ID] = done
+	c.mu.Unlock()
+
+	lctx, cancel := context.WithTimeout(ctx, precedentBudget)
+	p, err := s.findPrecedent(lctx, run)
+	cancel()
+	if err != nil {
+		// Who may decide is configuration (debug); a failed search is not.
+		level := slog.LevelWarn
+		if errors.Is(err, errNoPrecedent) {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "approval card without precedent", "run", run.ID, "issue", run.IssueKey, "why", err.Error())
+		p = nil
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 1000 {
+		c.m = map[int64]precedentAt{}
+	}
+	c.m[run.ID] = precedentAt{at: time.Now(), p: p}
+	delete(c.inflight, run.ID)
+	close(done)
+	c.mu.Unlock()
+	return p
+}
+
+func (s *Service) findPrecedent(ctx context.Context, run Run) ([]Precedent, error) {
+	people, err := s.cardApprovers(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	var ranked []SimilarTicket
+	in := map[string]int{} // key → how many approvers' results hold it
+	for i, acc := range people {
+		hits, err := s.opts.Similar.SimilarTickets(ctx, run.Connection, run.IssueKey, acc, precedentSearchSize)
+		if err != nil {
+			return nil, fmt.Errorf("similar to %s as %s: %w", run.IssueKey, acc, err)
+		}
+		seen := map[string]bool{}
+		for _, h := range hits {
+			if !seen[h.Key] {
+				seen[h.Key] = true
+				in[h.Key]++
+			}
+		}
+		if i == 0 {
+			ranked = hits
+		}
+		common := 0
+		for _, h := range ranked {
+			if in[h.Key] == i+1 {
+				common++
+			}
+		}
+		if common == 0 {
+			return nil, nil // nothing every approver may see: no need to ask the rest
+		}
+	}
+	var out []Precedent
+	for _, h := range ranked {
+		if in[h.Key] != len(people) || strings.EqualFold(h.Key, run.IssueKey) {
+			continue
+		}
+		p := Precedent{Key: h.Key, Title: h.Title, URL: h.URL, Status: h.Status}
+		if tr, err := s.db.TicketRunByKey(ctx, run.Connection, h.Key); err == nil {
+			p.Decision = tr.State
+			if a, err := s.db.ApprovalForRun(ctx, tr.ID); err == nil && a.Status != store.ApprovalPending {
+				p.Decision, p.By = a.Status, a.DecidedBy
+			}
+		}
+		out = append(out, p)
+		if len(out) == precedentOnCard {
+			break
+		}
+	}
+	return out, nil
+}
+
+// cardApprovers are the Jira account ids of everyone who may decide the
+// run (every step of its policy and the policy's fallback, or else
+// approvals.approvers): who sees its channel cards.
+func (s *Service) cardApprovers(ctx context.Context, run Run) ([]string, error) {
+	acc := &accountSet{seen: map[string]bool{}}
+	if run.Policy != nil {
+		pol, _, err := s.policyOf(ctx, run.ID)
+		if err != nil {
+			return nil, err
+		}
+		if pol == nil || len(pol.Steps) == 0 {
+			return nil, fmt.Errorf("%w: the run's policy is no longer configured", errNoPrecedent)
+		}
+		for _, st := range pol.Steps {
+			if err := s.setAccounts(ctx, run.Connection, st.Approvers, acc); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.setAccounts(ctx, run.Connection, pol.Fallback, acc); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(s.opts.Approvers) == 0 {
+			return nil, fmt.Errorf("%w: no approvers are named (approvals.approvers), so anyone may hold the card", errNoPrecedent)
+		}
+		for _, name := range s.opts.Approvers {
+			if err := s.userAccount(ctx, run.Connection, name, acc); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(acc.ids) == 0 {
+		return nil, fmt.Errorf("%w: nobody may decide this run", errNoPrecedent)
+	}
+	return acc.ids, nil
+}
+
+type accountSet struct {
+	ids  []string
+	seen map[string]bool
+}
+
+func (a *accountSet) add(id string) error {
+	if k := strings.ToLower(id); !a.seen[k] {
+		a.seen[k] = true
+		a.ids = append(a.ids, id)
+	}
+	if len(a.ids) > precedentMaxPeople {
+		return fmt.Errorf("%w: more than %d approvers", errNoPrecedent, precedentMaxPeople)
+	}
+	return nil
+}
+
+// userAccount adds a named approver (account id, e-mail or mapped Slack
+// user id); one the synced users do not know fails.
+func (s *Service) userAccount(ctx context.Context, conn, name string, acc *accountSet) error {
+	if jira, ok := s.opts.SlackUsers[name]; ok {
+		name = jira
+	}
+	p := s.resolve(ctx, conn, name)
+	if p.accountID == "" {
+		return fmt.Errorf("%w: approver %q is no synced Jira user", errNoPrecedent, name)
+	}
+	return acc.add(p.accountID)
+}
+
+// setAccounts adds the members of an approver set; a group or project role
+// that cannot be found fails (who is in it is unknown).
+func (s *Service) setAccounts(ctx context.Context, conn string, set ApproverSet, acc *accountSet) error {
+	groups, err := s.syncedGroups(ctx, conn)
+	if err != nil {
+		return err
+	}
+	addGroups := func(names []string) error {
+		for _, want := range names {
+			found := false
+			for _, g := range groups {
+				if strings.EqualFold(want, g.Name) || want == g.ID {
+					found = true
+					for _, m := range g.Members {
+						if err := acc.add(m); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if !found {
+				return fmt.Errorf("%w: group %q is not among the synced groups", errNoPrecedent, want)
+			}
+		}
+		return nil
+	}
+	if err := addGroups(set.Groups); err != nil {
+		return err
+	}
+	for _, r := range set.Roles {
+		p, err := s.db.Project(ctx, conn, r.Project)
+		if errors.Is(err, switchyard.ErrNotFound) {
+			return fmt.Errorf("%w: project %q is not synced", errNoPrecedent, r.Project)
+		}
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, role := range p.Roles {
+			if !strings.EqualFold(role.Name, r.Role) && role.ID != r.Role {
+				continue
+			}
+			found = true
+			for _, u := range role.Actors.Users {
+				if err := acc.add(u); err != nil {
+					return err
+				}
+			}
+			if err := addGroups(role.Actors.Groups); err != nil {
+				return err
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: role %q of %s is not synced", errNoPrecedent, r.Role, r.Project)
+		}
+	}
+	for _, u := range set.Users {
+		if err := s.userAccount(ctx, conn, u, acc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
