@@ -160,6 +160,17 @@ func buildSegmentFacets(values []facetValue, days []string, docs uint64, posting
 			sf.ord[f][d] = uint32(i) + 1
 		}
 	}
+	// A facet no document of the segment has (request types outside a
+	// service desk's segments) costs nothing to count: no array.
+	has := make([]bool, len(facetFields))
+	for _, v := range values {
+		has[facetIndex(v.name)] = true
+	}
+	for f := range sf.ord {
+		if !has[f] && facetFields[f].name != "type" { // ranking reads the type's array
+			sf.ord[f] = nil
+		}
+	}
 	sf.rank = newSegmentRank(sf)
 	return sf, nil
 }
@@ -282,6 +293,9 @@ func countFacets(perSeg []*segmentFacets, matches [][]uint32) map[string][]Facet
 		}
 		counts := make([]int, len(sf.values)+1)
 		for _, ord := range sf.ord {
+			if len(ord) == 0 {
+				continue
+			}
 			for _, d := range matches[s] {
 				if int(d) < len(ord) {
 					counts[ord[d]]++
@@ -319,10 +333,13 @@ func countFacets(perSeg []*segmentFacets, matches [][]uint32) map[string][]Facet
 // numbers per segment, for counting facets. The counts are taken when bleve
 // closes the searcher, which it does before it releases the snapshot.
 type recordQuery struct {
-	q      query.Query
-	cache  *facetCache
-	facets map[string][]FacetCount
-	err    error
+	q     query.Query
+	cache *facetCache
+	// pageEnd is from+size of the request: only the best pageEnd matches
+	// are shown (0: unknown, every match is ranked in full).
+	pageEnd int
+	facets  map[string][]FacetCount
+	err     error
 }
 
 func newRecordQuery(q query.Query, cache *facetCache) *recordQuery {
@@ -334,7 +351,7 @@ func (rq *recordQuery) Searcher(ctx context.Context, r bindex.IndexReader, m map
 	if err != nil {
 		return nil, err
 	}
-	rs := &recordSearcher{Searcher: s, rq: rq, ctx: ctx, reader: r, offsets: []uint64{0}}
+	rs := &recordSearcher{Searcher: s, rq: rq, ctx: ctx, reader: r, offsets: []uint64{0}, page: pageBound{k: rq.pageEnd}}
 	if _, offsets, ok := snapshotSegments(r); ok && len(offsets) > 0 {
 		rs.offsets = offsets
 	}
@@ -357,6 +374,7 @@ type recordSearcher struct {
 	reader  bindex.IndexReader
 	offsets []uint64
 	perSeg  []*segmentFacets
+	page    pageBound  // the best scores so far, for skipping recency reads
 	buf     [][]uint32 // per segment, local numbers in the order matched
 	seg     int
 	closed  bool
@@ -376,8 +394,20 @@ func (s *recordSearcher) record(dm *search.DocumentMatch) {
 	d := uint32(n - s.offsets[s.seg])
 	s.buf[s.seg] = append(s.buf[s.seg], d)
 	if s.perSeg != nil {
-		dm.Score = s.perSeg[s.seg].rank.adjust(d, dm.Score)
+		dm.Score = s.adjust(s.perSeg[s.seg].rank, d, dm.Score)
 	}
+}
+
+// adjust weights a match's score by its type and breaks ties by recency,
+// reading the recency only when the match can still reach the page.
+func (s *recordSearcher) adjust(sr *segmentRank, d uint32, score float64) float64 {
+	score *= sr.weight(d)
+	if s.page.below(score + recencyEpsilon) {
+		return score // under the page whatever its recency: never shown
+	}
+	score += recencyEpsilon * sr.recencyOf(d)
+	s.page.add(score)
+	return score
 }
 
 func (s *recordSearcher) Close() error {

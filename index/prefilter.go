@@ -114,6 +114,33 @@ func newSubsetReader(snap *scorch.IndexSnapshot, offsets []uint64, only []int) *
 	return r
 }
 
+// present returns the terms of field that are in the dictionary of one of
+// the reader's segments, in their order.
+func (r *prefilteredReader) present(field string, terms []string) ([]string, error) {
+	dicts := make([]segment.TermDictionary, 0, len(r.segs))
+	for _, ss := range r.segs {
+		d, err := ss.Segment().Dictionary(field)
+		if err != nil {
+			return nil, err
+		}
+		dicts = append(dicts, d)
+	}
+	out := make([]string, 0, len(terms))
+	for _, t := range terms {
+		for _, d := range dicts {
+			ok, err := d.Contains([]byte(t))
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // newPrefilteredReader wraps r when it is the snapshot the filter's bits
 // were computed on; otherwise it returns r.
 func newPrefilteredReader(r bindex.IndexReader, bits *filterBits) bindex.IndexReader {

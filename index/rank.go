@@ -86,43 +86,101 @@ func (s *constScoreSearcher) Advance(ctx *search.SearchContext, id bindex.IndexI
 func (s *constScoreSearcher) Weight() float64      { return 0 }
 func (s *constScoreSearcher) SetQueryNorm(float64) {}
 
-// segmentRank holds, per segment document, the score factor of its type
-// and the recency added to its score (see above), computed once from the
-// facet arrays into one array: a match costs one read.
+// segmentRank holds, per segment document, what ranking adds to its BM25
+// score (see above). Read once per match, it must stay cheap at hundreds of
+// thousands of matches: the type weight is one bit per document (a segment
+// of a million documents holds it in 125 KiB, which stays in cache), and
+// the recency, a float per document, is read only for a match that can
+// still reach the page (recordSearcher.adjust).
 type segmentRank struct {
-	doc []docRank
+	child   []uint64  // bit d: document d is a comment or attachment
+	recency []float32 // per document, in [0, 1]
 }
 
-type docRank struct{ weight, recency float32 }
-
-func (sr *segmentRank) adjust(d uint32, score float64) float64 {
-	if int(d) < len(sr.doc) {
-		r := sr.doc[d]
-		return score*float64(r.weight) + recencyEpsilon*float64(r.recency)
+func (sr *segmentRank) weight(d uint32) float64 {
+	if w := int(d >> 6); w < len(sr.child) && sr.child[w]&(1<<(d&63)) != 0 {
+		return childWeight
 	}
-	return score
+	return 1
+}
+
+func (sr *segmentRank) recencyOf(d uint32) float64 {
+	if int(d) < len(sr.recency) {
+		return float64(sr.recency[d])
+	}
+	return 0
 }
 
 func newSegmentRank(sf *segmentFacets) *segmentRank {
-	weight := make([]float32, len(sf.values)+1)
-	weight[0] = 1
+	isChild := make([]bool, len(sf.values)+1)
 	for i, v := range sf.values {
-		weight[i+1] = 1
-		if v.name == "type" && (v.value == TypeComment || v.value == TypeAttachment) {
-			weight[i+1] = childWeight
-		}
+		isChild[i+1] = v.name == "type" && (v.value == TypeComment || v.value == TypeAttachment)
 	}
 	recency := make([]float32, len(sf.days)+1)
 	for i, day := range sf.days {
 		recency[i+1] = float32(recencyOf(day))
 	}
 	typeOrd := sf.ord[facetIndex("type")]
-	sr := &segmentRank{doc: make([]docRank, len(typeOrd))}
-	for d := range sr.doc {
-		sr.doc[d].weight = weight[typeOrd[d]]
+	sr := &segmentRank{child: make([]uint64, (len(typeOrd)+63)/64), recency: make([]float32, len(typeOrd))}
+	for d := range typeOrd {
+		if isChild[typeOrd[d]] {
+			sr.child[d>>6] |= 1 << (uint(d) & 63)
+		}
 		if d < len(sf.dayOrd) {
-			sr.doc[d].recency = recency[sf.dayOrd[d]]
+			sr.recency[d] = recency[sf.dayOrd[d]]
 		}
 	}
 	return sr
+}
+
+// pageBound tracks the lowest of the best k scores seen so far: a match
+// whose score, with the most recency could add, stays under it cannot reach
+// the page, so its recency need not be read (a read per match is a cache
+// miss, which at a common word's matches costs more than the search).
+type pageBound struct {
+	k    int
+	heap []float64 // min-heap of the best k scores
+}
+
+// below reports whether k scores are held and score is under the lowest.
+func (b *pageBound) below(score float64) bool {
+	return b.k > 0 && len(b.heap) == b.k && score < b.heap[0]
+}
+
+func (b *pageBound) add(score float64) {
+	if b.k <= 0 {
+		return
+	}
+	h := b.heap
+	if len(h) < b.k {
+		h = append(h, score)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if h[p] <= h[i] {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+		b.heap = h
+		return
+	}
+	if score <= h[0] {
+		return
+	}
+	h[0] = score
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l] < h[m] {
+			m = l
+		}
+		if r < len(h) && h[r] < h[m] {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[m], h[i] = h[i], h[m]
+		i = m
+	}
 }

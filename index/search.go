@@ -165,6 +165,7 @@ func (idx *Index) run(ctx context.Context, req SearchRequest, userQ query.Query,
 		q = query.NewConjunctionQuery([]query.Query{userQ, &filterQuery{fq}})
 	}
 	rec := newRecordQuery(q, &idx.facets)
+	rec.pageEnd = req.From + size
 	sr := bleve.NewSearchRequestOptions(rec, size, req.From, false)
 	sr.Fields = []string{fKey, fSummary, fFacetProject, fFacetStatus, fUpdated, fURL, fHead, fFilename}
 	if len(terms) == 0 {

@@ -31,8 +31,24 @@ func newTermsQuery(field string, terms []string) query.Query {
 }
 
 func (q *termsQuery) Searcher(ctx context.Context, r bindex.IndexReader, _ mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
-	return searcher.NewMultiTermSearcher(ctx, r, q.terms, q.field, 1, opts, false)
+	terms := q.terms
+	if pr, ok := r.(*prefilteredReader); ok && len(terms) > pruneTermsOver {
+		var err error
+		if terms, err = pr.present(q.field, terms); err != nil {
+			return nil, err
+		}
+		if len(terms) == 0 {
+			return searcher.NewMatchNoneSearcher(r)
+		}
+	}
+	return searcher.NewMultiTermSearcher(ctx, r, terms, q.field, 1, opts, false)
 }
+
+// pruneTermsOver: a permission filter of a user in many groups holds
+// thousands of visibility terms, and a searcher per term costs more than a
+// dictionary lookup. Evaluated on the few new segments a write makes (the
+// subset reader), most are in none of them: they are dropped first.
+const pruneTermsOver = 64
 
 // filterQuery evaluates its query without scores or term vectors: conjoined
 // with the user's query it restricts the matches without changing ranking.
