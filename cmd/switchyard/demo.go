@@ -213,6 +213,7 @@ func demo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	if pending != nil {
 		fmt.Fprintf(stdout, "\nA pending approval to click: %s/console/approvals\n", base)
 		fmt.Fprintf(stdout, "  approval %d: %s %s (%s, confidence %.2f)\n", pending.ApprovalID, pending.IssueKey, pending.Intent, pending.Runbook, pending.Confidence)
+		fmt.Fprintf(stdout, "  its run page (signed in with Atlassian, with similar past tickets and their decisions): %s/console/runs/%d\n", base, pending.RunID)
 		fmt.Fprintf(stdout, "  or by API:\n    curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n      -d '{\"decision\":\"approve\"}' %s/api/v1/approvals/%d/decision\n",
 			key, base, pending.ApprovalID)
 		fmt.Fprintf(stdout, "  (the key is bound to the simulator's admin, %s, and decides as that account; in the console, use Sign in with Atlassian)\n", sim.AdminEmail())

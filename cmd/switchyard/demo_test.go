@@ -46,7 +46,8 @@ func TestDemoOnceTwice(t *testing.T) {
 			t.Errorf("run %d: %d no_action tickets, want at least 2:\n%s", i+1, n, out)
 		}
 		if !regexp.MustCompile(`A pending approval to click: http://\S+/console/approvals`).MatchString(out) ||
-			!regexp.MustCompile(`/api/v1/approvals/\d+/decision`).MatchString(out) {
+			!regexp.MustCompile(`/api/v1/approvals/\d+/decision`).MatchString(out) ||
+			!regexp.MustCompile(`run page .*: http://\S+/console/runs/[1-9]\d*\n`).MatchString(out) {
 			t.Errorf("run %d: no pending approval to click:\n%s", i+1, out)
 		}
 		counts := regexp.MustCompile(`\): (\d+) result\(s\)`).FindAllStringSubmatch(out, -1)
