@@ -30,6 +30,9 @@ type cue struct {
 	// unless, when it matches too, cancels the cue (an expiry notice
 	// forwarded by someone already locked out still asks for a reset).
 	unless *regexp.Regexp
+	// unlessAfter cancels the cue when it matches the text after the cue:
+	// "was reset last month, now expired, please reset it" asks again.
+	unlessAfter *regexp.Regexp
 }
 
 func rx(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
@@ -39,12 +42,13 @@ func rx(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
 var negatedBefore = rx(`\b(?:not|n't|never|no|still|yet|unable|cannot|can't|couldn't|isn't|wasn't|hasn't|haven't)\s+(?:\w+\s+)?$`)
 
 var cues = []cue{
-	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:problem|issue|query|request|ticket|it|this|that)\s+(?:is\s+|was\s+|has\s+been\s+|got\s+|have\s+been\s+|now\s+|successfully\s+)*(?:already\s+)?(?:solved|resolved|fixed|sorted(?:\s+out)?)\b`)},
+	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:problem|issue|query|it|this|that)\s+(?:is\s+|was\s+|has\s+been\s+|got\s+|have\s+been\s+|now\s+|successfully\s+)*(?:already\s+)?(?:solved|resolved|fixed|sorted(?:\s+out)?)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:already|successfully)\s+(?:been\s+)?(?:solved|resolved|fixed|sorted|unlocked|reset|disabled|deactivated|created|added|removed|done)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:solved|resolved|fixed)\s+(?:it\s+)?(?:by|with the help|thanks to)\b`)},
 	// An agent logging work done ("had reset her password, unlocked ad"):
 	// the ticket records the fix rather than asking for it.
-	{reason: ReasonResolved, what: "already done", re: rx(`\b(?:had|has\s+been|have\s+been|was|were)\s+(?:already\s+)?(?:reset|unlocked|re-?enabled)\b`)},
+	{reason: ReasonResolved, what: "already done", re: rx(`\b(?:had|has\s+been|have\s+been|was|were)\s+(?:already\s+)?(?:reset|unlocked|re-?enabled)\b`),
+		unlessAfter: askedAgainRe},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\bhelped\s+(?:me\s+|us\s+|him\s+|her\s+)?(?:to\s+)?(?:solve|resolve|fix|unlock)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:works?|working)\s+(?:again|now|fine\s+now)\b|\bmanaged\s+(?:to\s+)?(?:log|sign|get\s+in)`)},
 	{reason: ReasonResolved, what: "no longer needed", re: rx(`\bno\s+longer\s+(?:needed|required|necessary)\b|\b(?:not\s+needed|not\s+required)\s+any\s?more\b|\b(?:please\s+)?close\s+(?:this|the)\s+ticket\b`)},
@@ -63,6 +67,10 @@ var cues = []cue{
 	{reason: ReasonInvestigation, what: "a recurring problem to investigate", re: rx(`\bkeeps?\s+(?:on\s+)?(?:getting\s+|being\s+)?lock(?:ed|ing)\b|\bconstantly\s+(?:being\s+|getting\s+)?lock|\brecurr(?:ent|ing)\b|\bagain\s+and\s+again\b`)},
 }
 
+// askedAgainRe is a request, or a relapse, after a fix was reported: the
+// ticket asks for the runbook again.
+var askedAgainRe = rx(`\b(?:please|pls|can\s+you|could\s+you|kindly)\b.*\b(?:reset|unlock|unblock|re-?enable)|\bagain\b|\b(?:now\s+)?expired\b|\bdoes\s*n[o']?t\s+work|\bnot\s+working\b`)
+
 // otherRequests are changes to the process or the object itself, not the
 // runbook's action: renaming or re-owning a group, moving a leaver's date,
 // re-assigning a form. Keyed by the intent they are near.
@@ -73,7 +81,7 @@ var otherRequests = map[string]*regexp.Regexp{
 	// A password that works somewhere, a prompt that keeps asking, a change
 	// the directory refuses (complexity, a failing reset) or a disabled
 	// account: none is fixed by issuing a new password.
-	"password_reset":          rx(`\bpassword\s+(?:works|worked|is\s+(?:correct|fine|right|valid|ok))\b|\bcan\s+(?:log|sign)\s+(?:in\s+|into\s+|on\s+)?(?:\w+\s+)?with\s+(?:the\s+|my\s+|same\s+)?password\b|\b(?:keeps?|continues?|still)\s+(?:on\s+)?asking\s+(?:me\s+)?(?:for\s+)?(?:the\s+)?(?:credentials|password|to\s+log)|\bnever\s+expires?\b|\bcomplexity\s+requirements\b|\breset\s+fail\w*|\bcannot\s+be\s+reset\b|\bdisabled\s+(?:user|account)\b|\b(?:user|account)\s+(?:is\s+|was\s+)?disabled\b`),
+	"password_reset":          rx(`\bpassword\s+(?:works|worked|is\s+(?:correct|fine|right|valid|ok))\b|\bcan\s+(?:log|sign)\s+(?:in\s+|into\s+|on\s+)?(?:\w+\s+)?with\s+(?:the\s+|my\s+|same\s+)?password\b|\b(?:keeps?|continues?|still)\s+(?:on\s+)?asking\s+(?:me\s+)?(?:for\s+)?(?:the\s+)?(?:credentials|password|to\s+log)|\bnever\s+expires?\b|\bcomplexity\s+requirements\b|\bcannot\s+be\s+reset\b|\bdisabled\s+(?:user|account)\b|\b(?:user|account)\s+(?:is\s+|was\s+)?disabled\b`),
 	"m365_license_assignment": rx(`\b(?:help\s+(?:me\s+|us\s+)?(?:to\s+)?(?:download|install)|how\s+(?:do\s+i\s+|to\s+)?(?:download|install)|installation\s+(?:details|package|key|guide|file)|installer|serial\s+number|licen[cs]e\s+key|product\s+key|purchase|buy)\b`),
 	"mfa_reset":               rx(`\b(?:headset|telephone|tethering|block\s+(?:the\s+)?(?:sim|card)|desk\s+phone|ip\s+phone)\b`),
 	"account_unlock":          rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),
@@ -109,7 +117,7 @@ func discourse(text, intent string) (reason, why string) {
 		if loc == nil {
 			continue
 		}
-		if c.unless != nil && c.unless.MatchString(lower) {
+		if c.unless != nil && c.unless.MatchString(lower) || c.unlessAfter != nil && c.unlessAfter.MatchString(lower[loc[1]:]) {
 			continue
 		}
 		return c.reason, c.what + `: "` + strings.TrimSpace(text[loc[0]:loc[1]]) + `"`

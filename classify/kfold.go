@@ -516,11 +516,8 @@ func (c *Classifier) jointThresholds(rows []cvRow, cal Calibration, global float
 			bestCorrect, best = correct, picked
 		}
 	}
-	for in, t := range best {
-		if t <= 1 {
-			best[in] = round(t)
-		}
-	}
+	// Not rounded: a threshold is a candidate's own confidence, and rounding
+	// would drop that candidate or admit unjudged ones below it.
 	return best
 }
 

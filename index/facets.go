@@ -145,11 +145,15 @@ func buildSegmentFacets(values []facetValue, days []string, docs uint64, posting
 			}
 		}
 	}
+	has := make([]bool, len(facetFields))
 	for i, v := range values {
 		f := facetIndex(v.name)
 		bm, err := postings(facetFields[f].field, v.value)
 		if err != nil {
 			return nil, err
+		}
+		if !bm.IsEmpty() {
+			has[f] = true
 		}
 		it := bm.Iterator()
 		for it.HasNext() {
@@ -162,10 +166,6 @@ func buildSegmentFacets(values []facetValue, days []string, docs uint64, posting
 	}
 	// A facet no document of the segment has (request types outside a
 	// service desk's segments) costs nothing to count: no array.
-	has := make([]bool, len(facetFields))
-	for _, v := range values {
-		has[facetIndex(v.name)] = true
-	}
 	for f := range sf.ord {
 		if !has[f] && facetFields[f].name != "type" { // ranking reads the type's array
 			sf.ord[f] = nil

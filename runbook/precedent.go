@@ -105,9 +105,10 @@ func (s *Service) precedent(ctx context.Context, run Run) []Precedent {
 	p, err := s.findPrecedent(lctx, run)
 	cancel()
 	if err != nil {
-		// Who may decide is configuration (debug); a failed search is not.
+		// Who may decide is configuration, and an approver who may not see
+		// the run's issue a permission (debug); a failed search is not.
 		level := slog.LevelWarn
-		if errors.Is(err, errNoPrecedent) {
+		if errors.Is(err, errNoPrecedent) || errors.Is(err, switchyard.ErrNotFound) {
 			level = slog.LevelDebug
 		}
 		s.log.Log(ctx, level, "approval card without precedent", "run", run.ID, "issue", run.IssueKey, "why", err.Error())
@@ -117,7 +118,11 @@ func (s *Service) precedent(ctx context.Context, run Run) []Precedent {
 	if c.m == nil || len(c.m) > 1000 {
 		c.m = map[int64]precedentAt{}
 	}
-	c.m[run.ID] = precedentAt{at: time.Now(), p: p}
+	// A lookup the caller abandoned (shutdown) says nothing about the run:
+	// the next card asks again.
+	if ctx.Err() == nil {
+		c.m[run.ID] = precedentAt{at: time.Now(), p: p}
+	}
 	delete(c.inflight, run.ID)
 	close(done)
 	c.mu.Unlock()
@@ -210,7 +215,45 @@ func (s *Service) cardApprovers(ctx context.Context, run Run) ([]string, error) 
 	if len(acc.ids) == 0 {
 		return nil, fmt.Errorf("%w: nobody may decide this run", errNoPrecedent)
 	}
+	if err := s.addDelegates(ctx, run.Connection, acc); err != nil {
+		return nil, err
+	}
 	return acc.ids, nil
+}
+
+// addDelegates adds whoever an approver in acc has delegated to, now or
+// later (config or stored, not ended or revoked): a delegate may decide the
+// run, so reads its card too.
+func (s *Service) addDelegates(ctx context.Context, conn string, acc *accountSet) error {
+	now := s.now()
+	type pair struct{ from, to string }
+	var ds []pair
+	for _, d := range s.opts.Delegations {
+		if now.Before(d.Until) {
+			ds = append(ds, pair{d.From, d.To})
+		}
+	}
+	stored, err := s.db.Delegations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range stored {
+		if now.Before(d.Until) && d.Revoked.IsZero() {
+			ds = append(ds, pair{d.From, d.To})
+		}
+	}
+	approvers := map[string]bool{}
+	for _, id := range acc.ids {
+		approvers[strings.ToLower(id)] = true
+	}
+	for _, d := range ds {
+		if from := s.resolve(ctx, conn, d.from); from.accountID != "" && approvers[strings.ToLower(from.accountID)] {
+			if err := s.userAccount(ctx, conn, d.to, acc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 type accountSet struct {
