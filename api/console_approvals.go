@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"switchyard"
+	"switchyard/index"
 	"switchyard/runbook"
 	"switchyard/store"
 )
@@ -172,7 +174,71 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 			}
 		}
 	}
+	if sess.person != nil {
+		// The cards show the issue's summary and text: a person sees a
+		// request on an issue Jira lets them see, or one they are named to
+		// decide (its approvers need its text whatever Jira's browse grants).
+		vis, err := s.visibleRuns(ctx, sess.person.AccountID, p.Pending, p.History)
+		if err != nil {
+			return p, err
+		}
+		p.Pending = s.shownTo(ctx, sess.person.AccountID, p.Pending, vis)
+		p.History = s.shownTo(ctx, sess.person.AccountID, p.History, vis)
+	}
 	return p, nil
+}
+
+func (s *Server) shownTo(ctx context.Context, account string, rows []approvalRow, vis map[string]map[string]bool) []approvalRow {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if vis[r.Run.Connection][strings.ToUpper(r.Run.IssueKey)] || s.opts.Runbook.MayDecide(ctx, r.Run, account) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// KeyVisibility says which issue keys a user may see (*index.Index has it).
+type KeyVisibility interface {
+	VisibleKeys(ctx context.Context, req index.VisibleKeysRequest) (map[string]bool, error)
+}
+
+// visibleRuns returns, per connection, the issue keys of rows the account
+// may see in Jira. Without an index to ask, none: fail closed.
+func (s *Server) visibleRuns(ctx context.Context, account string, lists ...[]approvalRow) (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
+	kv, ok := s.opts.Index.(KeyVisibility)
+	if !ok || s.opts.Index == nil {
+		return out, nil
+	}
+	byConn := map[string][]string{}
+	for _, rows := range lists {
+		for _, r := range rows {
+			byConn[r.Run.Connection] = append(byConn[r.Run.Connection], r.Run.IssueKey)
+		}
+	}
+	for conn, keys := range byConn {
+		vis, err := kv.VisibleKeys(ctx, index.VisibleKeysRequest{Connection: conn, AsUser: account, Keys: keys})
+		if errors.Is(err, switchyard.ErrNotFound) {
+			continue // an account the identity sync does not know sees nothing
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[conn] = vis
+	}
+	return out, nil
+}
+
+// sessionMaySee reports whether the session may be shown run's issue: the
+// admin key sees every run (as it sees the whole queue), a person only what
+// Jira lets them see.
+func (s *Server) sessionMaySee(ctx context.Context, sess *session, run runbook.Run) bool {
+	if sess.person == nil {
+		return true
+	}
+	vis, err := s.visibleRuns(ctx, sess.person.AccountID, []approvalRow{{Run: run}})
+	return err == nil && len(s.shownTo(ctx, sess.person.AccountID, []approvalRow{{Run: run}}, vis)) == 1
 }
 
 func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, sess *session, status int, flash, errMsg string, highlight int64) error {
@@ -195,7 +261,7 @@ func (s *Server) consoleApprovals(w http.ResponseWriter, r *http.Request, sess *
 		// The message is built from the stored approval, not from the URL,
 		// so a crafted link cannot put words on the page.
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
-			if ps, err := s.approvalByID(r.Context(), id); err == nil {
+			if ps, err := s.approvalByID(r.Context(), id); err == nil && s.sessionMaySee(r.Context(), sess, ps.Run) {
 				a := ps.Approval
 				flash = fmt.Sprintf("%s: %s by %s at %s.", ps.Run.IssueKey, a.Status, a.DecidedBy, a.DecidedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 				switch a.Status {
@@ -209,7 +275,7 @@ func (s *Server) consoleApprovals(w http.ResponseWriter, r *http.Request, sess *
 		}
 	}
 	if v := r.URL.Query().Get("supplied"); v != "" {
-		flash, hl = s.suppliedFlash(r.Context(), v)
+		flash, hl = s.suppliedFlash(r.Context(), sess, v)
 	}
 	return s.renderApprovals(w, r, sess, http.StatusOK, flash, "", hl)
 }
@@ -245,7 +311,7 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request, sess *ses
 			return err
 		}
 		what := fmt.Sprintf("request %d", id)
-		if ps, err := s.approvalByID(r.Context(), id); err == nil {
+		if ps, err := s.approvalByID(r.Context(), id); err == nil && s.sessionMaySee(r.Context(), sess, ps.Run) {
 			what = ps.Run.IssueKey
 		}
 		return s.renderApprovals(w, r, sess, status, "", fmt.Sprintf("Could not %s %s: %v", verb, what, err), id)

@@ -142,13 +142,13 @@ func (s *Server) consoleSupplyInputs(w http.ResponseWriter, r *http.Request, ses
 
 // suppliedFlash is the message after inputs were supplied, built from the
 // stored run (not from the URL) so a crafted link cannot put words on it.
-func (s *Server) suppliedFlash(ctx context.Context, v string) (string, int64) {
+func (s *Server) suppliedFlash(ctx context.Context, sess *session, v string) (string, int64) {
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
 		return "", 0
 	}
 	run, err := s.opts.Runbook.Get(ctx, id)
-	if err != nil || run.Approval == nil {
+	if err != nil || run.Approval == nil || !s.sessionMaySee(ctx, sess, run) {
 		return "", 0
 	}
 	return fmt.Sprintf("%s: sent for approval (%s on %s).", run.IssueKey, run.Runbook, run.TargetUser), run.Approval.ID

@@ -220,6 +220,9 @@ func TestConsoleInChromium(t *testing.T) {
 	if err := w.SetUserActive(w.AdminAccountID(), visible.Reporter, true); err != nil { // an inactive account cannot sign in
 		t.Fatal(err)
 	}
+	// The queue shows a person only what Jira lets them see, as of the
+	// last identity sync: sync the reactivation.
+	e.syncNow(connName, true)
 	e.sim.SetOAuthConsentAs(visible.Reporter)
 	defer e.sim.SetOAuthConsentAs("")
 	run("sign in as the reporter", chromedp.Click(chromedp.CSS("#signin-atlassian")), chromedp.WaitVisible(chromedp.CSS("#approve-"+id)))

@@ -185,7 +185,34 @@ func (s *Service) findPrecedent(ctx context.Context, run Run) ([]Precedent, erro
 // run (every step of its policy and the policy's fallback, or else
 // approvals.approvers): who sees its channel cards.
 func (s *Service) cardApprovers(ctx context.Context, run Run) ([]string, error) {
-	acc := &accountSet{seen: map[string]bool{}}
+	return s.deciders(ctx, run, precedentMaxPeople)
+}
+
+// MayDecide reports whether account is among those named to decide run:
+// the approvers of its policy's steps and fallback (groups and roles
+// expanded), or else approvals.approvers, and their delegates. With nobody
+// named, or a name that cannot be resolved, it is false: callers that show a
+// request to its deciders fall back to what Jira lets the person see.
+func (s *Service) MayDecide(ctx context.Context, run Run, account string) bool {
+	if account == "" {
+		return false
+	}
+	ids, err := s.deciders(ctx, run, 0)
+	if err != nil {
+		return false
+	}
+	for _, id := range ids {
+		if strings.EqualFold(id, account) {
+			return true
+		}
+	}
+	return false
+}
+
+// deciders lists the account ids named to decide run (see MayDecide); more
+// than max (when max > 0) is errNoPrecedent.
+func (s *Service) deciders(ctx context.Context, run Run, max int) ([]string, error) {
+	acc := &accountSet{seen: map[string]bool{}, max: max}
 	if run.Policy != nil {
 		pol, _, err := s.policyOf(ctx, run.ID)
 		if err != nil {
@@ -259,6 +286,7 @@ func (s *Service) addDelegates(ctx context.Context, conn string, acc *accountSet
 type accountSet struct {
 	ids  []string
 	seen map[string]bool
+	max  int // more is errNoPrecedent (0: no bound)
 }
 
 func (a *accountSet) add(id string) error {
@@ -266,8 +294,8 @@ func (a *accountSet) add(id string) error {
 		a.seen[k] = true
 		a.ids = append(a.ids, id)
 	}
-	if len(a.ids) > precedentMaxPeople {
-		return fmt.Errorf("%w: more than %d approvers", errNoPrecedent, precedentMaxPeople)
+	if a.max > 0 && len(a.ids) > a.max {
+		return fmt.Errorf("%w: more than %d approvers", errNoPrecedent, a.max)
 	}
 	return nil
 }
