@@ -18,10 +18,11 @@ import (
 // approval with its policy steps and votes, the notifications, execution and
 // write-back) and the three most similar past tickets with their decisions.
 //
-// Who may see it: a person signed in with Atlassian sees a run only when
-// they may see its issue in Jira (checked through the index as them, which
-// also yields their precedent); any other run, and an unknown id, is the same
-// 404 page, so the page gives no hint that a run exists. The admin key
+// Who may see it: a person signed in with Atlassian sees a run when they may
+// see its issue in Jira (checked through the index as them, which also
+// yields their precedent) or are named to decide it (then without
+// precedent); any other run, and an unknown id, is the same 404 page, so the
+// page gives no hint that a run exists. The admin key
 // sign-in sees every run, as it sees the whole queue, but no precedent: it is
 // no Jira user to search as.
 
@@ -72,7 +73,12 @@ func (s *Server) consoleRun(w http.ResponseWriter, r *http.Request, sess *sessio
 			if !errors.Is(err, switchyard.ErrNotFound) {
 				s.logger.Warn("run page: visibility check failed; answering not found", "run", id, "err", err)
 			}
-			return runNotFound(raw)
+			// Its named deciders see the run as the queue shows it to them,
+			// without precedent: Jira does not let them see the issue.
+			if !errors.Is(err, switchyard.ErrNotFound) || !s.opts.Runbook.MayDecide(r.Context(), run, sess.person.AccountID) {
+				return runNotFound(raw)
+			}
+			p.Similar = nil
 		}
 	} else if s.opts.AtlassianSignIn != nil {
 		p.SignIn = signInPath + "?next=" + url.QueryEscape("/console/runs/"+raw)

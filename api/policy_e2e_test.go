@@ -174,6 +174,18 @@ func TestConsolePolicyAndDelegation(t *testing.T) {
 			t.Errorf("the approval page lacks %q", want)
 		}
 	}
+	// A named approver the browse grants leave out still opens the
+	// run page (without precedent); a person who is neither is refused.
+	if !e.sim.World().CanSee(lead.AccountID, keys[0], "") {
+		if code, body := cc.get(fmt.Sprintf("/console/runs/%d", runIDOf(t, e, id))); code != 200 || !strings.Contains(body, keys[0]) {
+			t.Errorf("run page for its named approver: %d %.300s", code, body)
+		}
+		if code, _ := signInAtlassian(t, e, deputy.AccountID).get(fmt.Sprintf("/console/runs/%d", runIDOf(t, e, id))); code != 404 {
+			t.Errorf("run page for a person who may neither see nor decide it: %d, want 404", code)
+		}
+	} else {
+		t.Logf("%s may see %s in Jira: the named-approver path is covered by the queue check only", lead.AccountID, keys[0])
+	}
 	until := time.Now().UTC().Add(2 * time.Hour).Format("2006-01-02T15:04")
 	if code, body := cc.post("/console/delegations", url.Values{"csrf": {cc.csrf}, "to": {deputy.Email}, "until": {until}}); code != 200 || !strings.Contains(body, deputy.AccountID+" decides for you until") {
 		t.Fatalf("delegate: %d %s", code, errorText(body))
