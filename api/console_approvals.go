@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,6 +30,9 @@ const (
 	consolePendingLimit = 200 // pending requests shown
 	consoleHistoryLimit = 50  // decided and expired requests shown
 	consoleHistoryScan  = 400 // newest runs looked at to find them
+	// consolePendingScan is how many pending requests are looked at for a
+	// person, whose queue holds only those they may see or decide.
+	consolePendingScan = 1000
 )
 
 // approvalRow is one approval request as the page shows it.
@@ -136,19 +138,16 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 		return p, err
 	}
 	now := time.Now()
-	ps, err := s.opts.Runbook.Approvals(ctx, store.ApprovalPending, 0, consolePendingLimit+1)
+	scan := consolePendingLimit + 1
+	if sess.person != nil {
+		scan = consolePendingScan // filtered below: look further for theirs
+	}
+	ps, err := s.opts.Runbook.Approvals(ctx, store.ApprovalPending, 0, scan)
 	if err != nil {
 		return p, err
 	}
-	if len(ps) > consolePendingLimit {
-		ps, p.MorePending = ps[:consolePendingLimit], true
-	}
 	for _, x := range ps {
-		row := approvalRow{Approval: x.Approval, Run: x.Run, IssueURL: s.issueURL(x.Run), Expires: untilText(now, x.Approval.Expires)}
-		if len(p.Pending) < similarCardsPerRun {
-			row.Similar = s.similarPastFor(ctx, x.Run, p.Approver)
-		}
-		p.Pending = append(p.Pending, row)
+		p.Pending = append(p.Pending, approvalRow{Approval: x.Approval, Run: x.Run, IssueURL: s.issueURL(x.Run), Expires: untilText(now, x.Approval.Expires)})
 	}
 	// The history, newest first: the newest runs that went past the decision.
 	if rl, ok := s.opts.Store.(runLister); ok {
@@ -180,18 +179,47 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 		// decide (its approvers need its text whatever Jira's browse grants).
 		vis, err := s.visibleRuns(ctx, sess.person.AccountID, p.Pending, p.History)
 		if err != nil {
-			return p, err
+			// Fail closed to what they are named to decide.
+			s.logger.Warn("approval queue: Jira visibility check failed; showing only requests the person is named to decide", "err", err)
+			vis = nil
 		}
-		p.Pending = s.shownTo(ctx, sess.person.AccountID, p.Pending, vis)
-		p.History = s.shownTo(ctx, sess.person.AccountID, p.History, vis)
+		named := map[string]bool{}
+		p.Pending = s.shownTo(ctx, sess.person.AccountID, p.Pending, vis, named)
+		p.History = s.shownTo(ctx, sess.person.AccountID, p.History, vis, named)
+	}
+	if len(p.Pending) > consolePendingLimit {
+		p.Pending, p.MorePending = p.Pending[:consolePendingLimit], true
+	}
+	for i := range p.Pending {
+		if i == similarCardsPerRun {
+			break
+		}
+		p.Pending[i].Similar = s.similarPastFor(ctx, p.Pending[i].Run, p.Approver)
 	}
 	return p, nil
 }
 
-func (s *Server) shownTo(ctx context.Context, account string, rows []approvalRow, vis map[string]map[string]bool) []approvalRow {
+// shownTo keeps the rows whose issue vis says account may see, or that
+// account is named to decide. named memoises MayDecide per connection and
+// policy (who is named depends on nothing else), so a long queue costs one
+// resolution per policy, not one per row.
+func (s *Server) shownTo(ctx context.Context, account string, rows []approvalRow, vis map[string]map[string]bool, named map[string]bool) []approvalRow {
 	out := rows[:0:0]
 	for _, r := range rows {
-		if vis[r.Run.Connection][strings.ToUpper(r.Run.IssueKey)] || s.opts.Runbook.MayDecide(ctx, r.Run, account) {
+		if vis[r.Run.Connection][strings.ToUpper(r.Run.IssueKey)] {
+			out = append(out, r)
+			continue
+		}
+		key := r.Run.Connection + "\x00"
+		if r.Run.Policy != nil {
+			key += "policy:" + r.Run.Policy.Policy
+		}
+		ok, seen := named[key]
+		if !seen && r.Run.Approval != nil {
+			ok = s.opts.Runbook.MayDecide(ctx, r.Run, account)
+			named[key] = ok
+		}
+		if ok && r.Run.Approval != nil {
 			out = append(out, r)
 		}
 	}
@@ -219,9 +247,6 @@ func (s *Server) visibleRuns(ctx context.Context, account string, lists ...[]app
 	}
 	for conn, keys := range byConn {
 		vis, err := kv.VisibleKeys(ctx, index.VisibleKeysRequest{Connection: conn, AsUser: account, Keys: keys})
-		if errors.Is(err, switchyard.ErrNotFound) {
-			continue // an account the identity sync does not know sees nothing
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +263,10 @@ func (s *Server) sessionMaySee(ctx context.Context, sess *session, run runbook.R
 		return true
 	}
 	vis, err := s.visibleRuns(ctx, sess.person.AccountID, []approvalRow{{Run: run}})
-	return err == nil && len(s.shownTo(ctx, sess.person.AccountID, []approvalRow{{Run: run}}, vis)) == 1
+	if err != nil {
+		vis = nil
+	}
+	return len(s.shownTo(ctx, sess.person.AccountID, []approvalRow{{Run: run}}, vis, map[string]bool{})) == 1
 }
 
 func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, sess *session, status int, flash, errMsg string, highlight int64) error {
@@ -311,9 +339,12 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request, sess *ses
 			return err
 		}
 		what := fmt.Sprintf("request %d", id)
-		if ps, err := s.approvalByID(r.Context(), id); err == nil && s.sessionMaySee(r.Context(), sess, ps.Run) {
-			what = ps.Run.IssueKey
+		ps, perr := s.approvalByID(r.Context(), id)
+		if perr != nil || !s.sessionMaySee(r.Context(), sess, ps.Run) {
+			// The refusal's reason names the issue and who decided it.
+			return s.renderApprovals(w, r, sess, http.StatusNotFound, "", fmt.Sprintf("Could not %s %s: no such request among yours", verb, what), 0)
 		}
+		what = ps.Run.IssueKey
 		return s.renderApprovals(w, r, sess, status, "", fmt.Sprintf("Could not %s %s: %v", verb, what, err), id)
 	}
 	if sess.person == nil {

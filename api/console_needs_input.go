@@ -60,6 +60,11 @@ func (s *Server) canSupply(ctx context.Context, sess *session) (bool, error) {
 
 // needsInputData fills the page's needs_input queue and not-acted-on list.
 func (s *Server) needsInputData(ctx context.Context, sess *session, p *approvalsPage) error {
+	if sess.person != nil {
+		// People decide; agents (ingest keys) supply inputs. These lists show
+		// tickets no one has approved for anybody's eyes: not to people.
+		return nil
+	}
 	ok, err := s.canSupply(ctx, sess)
 	if err != nil {
 		return err

@@ -141,4 +141,11 @@ func TestConsoleNeedsInputScope(t *testing.T) {
 	if r := e.do("GET", "/api/v1/runs/needs-input", ingestKey, nil); len(r.body["runs"].([]any)) != 1 {
 		t.Fatalf("the refused post changed the run: %s", r.raw)
 	}
+	// People decide, agents supply: a person signed in with Atlassian is
+	// shown neither the needs-input list nor the runs not acted on (their
+	// tickets are nobody's to show), whatever Jira lets them see.
+	person := signInAtlassian(t, e, e.sim.World().AdminAccountID())
+	if code, page := person.get("/console/approvals"); code != 200 || strings.Contains(page, fmt.Sprintf(`id="run-%d"`, id)) || strings.Contains(page, key) {
+		t.Fatalf("a person's queue lists the needs-input run %d (%s): %d", id, key, code)
+	}
 }

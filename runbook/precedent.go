@@ -190,14 +190,15 @@ func (s *Service) cardApprovers(ctx context.Context, run Run) ([]string, error) 
 
 // MayDecide reports whether account is among those named to decide run:
 // the approvers of its policy's steps and fallback (groups and roles
-// expanded), or else approvals.approvers, and their delegates. With nobody
-// named, or a name that cannot be resolved, it is false: callers that show a
-// request to its deciders fall back to what Jira lets the person see.
+// expanded) and their delegates, or else approvals.approvers. Names that
+// cannot be resolved are skipped; a run with no approval request, or with
+// nobody named, is false: callers that show a request to its deciders fall
+// back to what Jira lets the person see.
 func (s *Service) MayDecide(ctx context.Context, run Run, account string) bool {
-	if account == "" {
-		return false
+	if account == "" || run.Approval == nil {
+		return false // nothing to decide: no_action and needs_input runs
 	}
-	ids, err := s.deciders(ctx, run, 0)
+	ids, err := s.decidersOf(ctx, run, &accountSet{seen: map[string]bool{}, lenient: true})
 	if err != nil {
 		return false
 	}
@@ -212,7 +213,10 @@ func (s *Service) MayDecide(ctx context.Context, run Run, account string) bool {
 // deciders lists the account ids named to decide run (see MayDecide); more
 // than max (when max > 0) is errNoPrecedent.
 func (s *Service) deciders(ctx context.Context, run Run, max int) ([]string, error) {
-	acc := &accountSet{seen: map[string]bool{}, max: max}
+	return s.decidersOf(ctx, run, &accountSet{seen: map[string]bool{}, max: max})
+}
+
+func (s *Service) decidersOf(ctx context.Context, run Run, acc *accountSet) ([]string, error) {
 	if run.Policy != nil {
 		pol, _, err := s.policyOf(ctx, run.ID)
 		if err != nil {
@@ -242,8 +246,11 @@ func (s *Service) deciders(ctx context.Context, run Run, max int) ([]string, err
 	if len(acc.ids) == 0 {
 		return nil, fmt.Errorf("%w: nobody may decide this run", errNoPrecedent)
 	}
-	if err := s.addDelegates(ctx, run.Connection, acc); err != nil {
-		return nil, err
+	// Delegations count in policy runs only, as Decide applies them.
+	if run.Policy != nil {
+		if err := s.addDelegates(ctx, run.Connection, acc); err != nil {
+			return nil, err
+		}
 	}
 	return acc.ids, nil
 }
@@ -287,6 +294,18 @@ type accountSet struct {
 	ids  []string
 	seen map[string]bool
 	max  int // more is errNoPrecedent (0: no bound)
+	// lenient skips names that cannot be resolved instead of failing: for
+	// "is this person named?", one stale name must not hide the request
+	// from everyone else (Decide keeps unknown names too).
+	lenient bool
+}
+
+// unresolved is err, or nil when the set skips unresolvable names.
+func (a *accountSet) unresolved(err error) error {
+	if a.lenient {
+		return nil
+	}
+	return err
 }
 
 func (a *accountSet) add(id string) error {
@@ -308,7 +327,7 @@ func (s *Service) userAccount(ctx context.Context, conn, name string, acc *accou
 	}
 	p := s.resolve(ctx, conn, name)
 	if p.accountID == "" {
-		return fmt.Errorf("%w: approver %q is no synced Jira user", errNoPrecedent, name)
+		return acc.unresolved(fmt.Errorf("%w: approver %q is no synced Jira user", errNoPrecedent, name))
 	}
 	return acc.add(p.accountID)
 }
@@ -334,7 +353,9 @@ func (s *Service) setAccounts(ctx context.Context, conn string, set ApproverSet,
 				}
 			}
 			if !found {
-				return fmt.Errorf("%w: group %q is not among the synced groups", errNoPrecedent, want)
+				if err := acc.unresolved(fmt.Errorf("%w: group %q is not among the synced groups", errNoPrecedent, want)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -345,7 +366,10 @@ func (s *Service) setAccounts(ctx context.Context, conn string, set ApproverSet,
 	for _, r := range set.Roles {
 		p, err := s.db.Project(ctx, conn, r.Project)
 		if errors.Is(err, switchyard.ErrNotFound) {
-			return fmt.Errorf("%w: project %q is not synced", errNoPrecedent, r.Project)
+			if err := acc.unresolved(fmt.Errorf("%w: project %q is not synced", errNoPrecedent, r.Project)); err != nil {
+				return err
+			}
+			continue
 		}
 		if err != nil {
 			return err
@@ -366,7 +390,9 @@ func (s *Service) setAccounts(ctx context.Context, conn string, set ApproverSet,
 			}
 		}
 		if !found {
-			return fmt.Errorf("%w: role %q of %s is not synced", errNoPrecedent, r.Role, r.Project)
+			if err := acc.unresolved(fmt.Errorf("%w: role %q of %s is not synced", errNoPrecedent, r.Role, r.Project)); err != nil {
+				return err
+			}
 		}
 	}
 	for _, u := range set.Users {

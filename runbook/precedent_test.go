@@ -100,16 +100,21 @@ func TestCardPrecedent(t *testing.T) {
 		want      []string // keys shown, by index into the issues
 		calls     int      // searches made
 		dels      []runbook.Delegation
+		policy    bool // the approvers are a one-step policy's (delegation counts there)
 	}{
-		{"intersection", []string{"ann@example.com", "ben@example.com"}, nil, []string{"P1", "P2", "P3"}, 2, nil},
-		{"slack user mapped to an approver", []string{"UBEN", "ann@example.com"}, nil, []string{"P1", "P2", "P3"}, 2, nil},
-		{"unknown approver", []string{"ann@example.com", "ghost@example.com"}, nil, nil, 0, nil},
-		{"index unavailable", []string{"ann@example.com", "ben@example.com"}, errors.New("index closed"), nil, 1, nil},
+		{"intersection", []string{"ann@example.com", "ben@example.com"}, nil, []string{"P1", "P2", "P3"}, 2, nil, false},
+		{"slack user mapped to an approver", []string{"UBEN", "ann@example.com"}, nil, []string{"P1", "P2", "P3"}, 2, nil, false},
+		{"unknown approver", []string{"ann@example.com", "ghost@example.com"}, nil, nil, 0, nil, false},
+		{"index unavailable", []string{"ann@example.com", "ben@example.com"}, errors.New("index closed"), nil, 1, nil, false},
 		// Ann alone is named, but Ben decides for her: he reads the card too.
 		{"delegate reads the card", []string{"ann@example.com"}, nil, []string{"P1", "P2", "P3"}, 2,
-			[]runbook.Delegation{{From: "ann@example.com", To: "ben@example.com", Until: time.Now().Add(24 * time.Hour)}}},
+			[]runbook.Delegation{{From: "ann@example.com", To: "ben@example.com", Until: time.Now().Add(24 * time.Hour)}}, true},
 		{"ended delegation", []string{"ann@example.com"}, nil, []string{"P1", "SECRET", "P2"}, 1,
-			[]runbook.Delegation{{From: "ann@example.com", To: "ben@example.com", Until: time.Now().Add(-time.Hour)}}},
+			[]runbook.Delegation{{From: "ann@example.com", To: "ben@example.com", Until: time.Now().Add(-time.Hour)}}, true},
+		// Without a policy Decide ignores delegations, so the card's readers
+		// are the named approvers alone.
+		{"delegation outside a policy", []string{"ann@example.com"}, nil, []string{"P1", "SECRET", "P2"}, 1,
+			[]runbook.Delegation{{From: "ann@example.com", To: "ben@example.com", Until: time.Now().Add(24 * time.Hour)}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeSimilar{fail: tc.fail}
@@ -118,6 +123,9 @@ func TestCardPrecedent(t *testing.T) {
 				o.SlackUsers = map[string]string{"UBEN": "ben@example.com"}
 				o.Similar = fake
 				o.Delegations = tc.dels
+				if tc.policy {
+					o.Policies = []runbook.Policy{{Name: "named", Steps: []runbook.Step{{Name: "approve", Approvers: runbook.ApproverSet{Users: tc.approvers}, Required: 1}}}}
+				}
 			})
 			ctx := context.Background()
 			if err := h.db.ReplaceUsers(ctx, "sim", []switchyard.User{
