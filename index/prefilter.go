@@ -127,8 +127,9 @@ func (r *prefilteredReader) present(field string, terms []string) ([]string, err
 	}
 	out := make([]string, 0, len(terms))
 	for _, t := range terms {
+		key := []byte(t)
 		for _, d := range dicts {
-			ok, err := d.Contains([]byte(t))
+			ok, err := d.Contains(key)
 			if err != nil {
 				return nil, err
 			}

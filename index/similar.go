@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -121,11 +120,7 @@ func (idx *Index) distinctiveTerms(text string, n int) ([]string, error) {
 	for _, tok := range idx.analyzer().Analyze([]byte(text)) {
 		tf[string(tok.Term)]++
 	}
-	adv, err := idx.bleve.Advanced()
-	if err != nil {
-		return nil, fmt.Errorf("similar: %w", err)
-	}
-	r, err := adv.Reader()
+	r, err := idx.reader()
 	if err != nil {
 		return nil, fmt.Errorf("similar: %w", err)
 	}
@@ -134,11 +129,7 @@ func (idx *Index) distinctiveTerms(text string, n int) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("similar: %w", err)
 	}
-	type scored struct {
-		term  string
-		score float64
-	}
-	var cands []scored
+	var cands []weightedTerm[float64]
 	for term, f := range tf {
 		tfr, err := r.TermFieldReader(context.Background(), []byte(term), fText, false, false, false)
 		if err != nil {
@@ -149,20 +140,7 @@ func (idx *Index) distinctiveTerms(text string, n int) ([]string, error) {
 		if df == 0 || df > docs/4 {
 			continue
 		}
-		cands = append(cands, scored{term, float64(f) * math.Log(float64(docs)/float64(df))})
+		cands = append(cands, weightedTerm[float64]{term, float64(f) * math.Log(float64(docs)/float64(df))})
 	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score > cands[j].score
-		}
-		return cands[i].term < cands[j].term
-	})
-	var out []string
-	for _, c := range cands {
-		if len(out) == n {
-			break
-		}
-		out = append(out, c.term)
-	}
-	return out, nil
+	return topTerms(cands, n), nil
 }

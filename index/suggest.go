@@ -191,11 +191,7 @@ func isWordPrefix(s string) bool {
 // prefixTerms returns up to n terms of field starting with prefix, the most
 // frequent first.
 func (idx *Index) prefixTerms(field, prefix string, n int) ([]string, error) {
-	adv, err := idx.bleve.Advanced()
-	if err != nil {
-		return nil, err
-	}
-	r, err := adv.Reader()
+	r, err := idx.reader()
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +201,7 @@ func (idx *Index) prefixTerms(field, prefix string, n int) ([]string, error) {
 		return nil, err
 	}
 	defer dict.Close()
-	type tc struct {
-		term  string
-		count uint64
-	}
-	var all []tc
+	var all []weightedTerm[uint64]
 	for {
 		e, err := dict.Next()
 		if err != nil {
@@ -218,20 +210,7 @@ func (idx *Index) prefixTerms(field, prefix string, n int) ([]string, error) {
 		if e == nil {
 			break
 		}
-		all = append(all, tc{e.Term, e.Count})
+		all = append(all, weightedTerm[uint64]{e.Term, e.Count})
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].count != all[j].count {
-			return all[i].count > all[j].count
-		}
-		return all[i].term < all[j].term
-	})
-	var out []string
-	for _, t := range all {
-		if len(out) == n {
-			break
-		}
-		out = append(out, t.term)
-	}
-	return out, nil
+	return topTerms(all, n), nil
 }
