@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"switchyard"
 	"switchyard/store"
@@ -61,12 +64,28 @@ type precedentAt struct {
 	p  []Precedent
 }
 
-// precedentCache keeps each run's precedent for a minute, and lets the
-// run's other cards wait for a lookup in flight rather than repeat it.
+// precedentCache keeps each run's precedent for a minute; the run's other
+// cards wait for a lookup in flight (singleflight) rather than repeat it.
 type precedentCache struct {
 	mu       sync.Mutex
 	m        map[int64]precedentAt
-	inflight map[int64]chan struct{}
+	inflight singleflight.Group
+}
+
+func (c *precedentCache) get(run int64) ([]Precedent, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[run]
+	return p.p, ok && time.Since(p.at) < precedentCacheTTL
+}
+
+func (c *precedentCache) put(run int64, p []Precedent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 1000 {
+		c.m = map[int64]precedentAt{}
+	}
+	c.m[run] = precedentAt{at: time.Now(), p: p}
 }
 
 var errNoPrecedent = errors.New("no precedent")
@@ -77,33 +96,36 @@ func (s *Service) precedent(ctx context.Context, run Run) []Precedent {
 		return nil
 	}
 	c := &s.precedents
-	for {
-		c.mu.Lock()
-		if p, ok := c.m[run.ID]; ok && time.Since(p.at) < precedentCacheTTL {
-			c.mu.Unlock()
-			return p.p
-		}
-		wait, busy := c.inflight[run.ID]
-		if !busy {
-			break // c.mu held
-		}
-		c.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return nil
-		}
+	if p, ok := c.get(run.ID); ok {
+		return p
 	}
-	if c.inflight == nil {
-		c.inflight = map[int64]chan struct{}{}
+	ch := c.inflight.DoChan(strconv.FormatInt(run.ID, 10), func() (any, error) {
+		if p, ok := c.get(run.ID); ok { // answered while this call queued
+			return p, nil
+		}
+		p := s.lookupPrecedent(ctx, run)
+		// A lookup the caller abandoned (shutdown) says nothing about the
+		// run: the next card asks again.
+		if ctx.Err() == nil {
+			c.put(run.ID, p)
+		}
+		return p, nil
+	})
+	select {
+	case r := <-ch:
+		p, _ := r.Val.([]Precedent)
+		return p
+	case <-ctx.Done():
+		return nil
 	}
-	done := make(chan struct{})
-	c.inflight[run.ID] = done
-	c.mu.Unlock()
+}
 
+// lookupPrecedent searches the run's precedent within the budget; a failure
+// is logged and leaves the card without precedent.
+func (s *Service) lookupPrecedent(ctx context.Context, run Run) []Precedent {
 	lctx, cancel := context.WithTimeout(ctx, precedentBudget)
+	defer cancel()
 	p, err := s.findPrecedent(lctx, run)
-	cancel()
 	if err != nil {
 		// Who may decide is configuration, and an approver who may not see
 		// the run's issue a permission (debug); a failed search is not.
@@ -112,20 +134,8 @@ func (s *Service) precedent(ctx context.Context, run Run) []Precedent {
 			level = slog.LevelDebug
 		}
 		s.log.Log(ctx, level, "approval card without precedent", "run", run.ID, "issue", run.IssueKey, "why", err.Error())
-		p = nil
+		return nil
 	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) > 1000 {
-		c.m = map[int64]precedentAt{}
-	}
-	// A lookup the caller abandoned (shutdown) says nothing about the run:
-	// the next card asks again.
-	if ctx.Err() == nil {
-		c.m[run.ID] = precedentAt{at: time.Now(), p: p}
-	}
-	delete(c.inflight, run.ID)
-	close(done)
-	c.mu.Unlock()
 	return p
 }
 
