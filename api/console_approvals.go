@@ -177,12 +177,7 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 		// The cards show the issue's summary and text: a person sees a
 		// request on an issue Jira lets them see, or one they are named to
 		// decide (its approvers need its text whatever Jira's browse grants).
-		vis, err := s.visibleRuns(ctx, sess.person.AccountID, p.Pending, p.History)
-		if err != nil {
-			// Fail closed to what they are named to decide.
-			s.logger.Warn("approval queue: Jira visibility check failed; showing only requests the person is named to decide", "err", err)
-			vis = nil
-		}
+		vis := s.visibleRuns(ctx, sess.person.AccountID, p.Pending, p.History)
 		named := map[string]bool{}
 		p.Pending = s.shownTo(ctx, sess.person.AccountID, p.Pending, vis, named)
 		p.History = s.shownTo(ctx, sess.person.AccountID, p.History, vis, named)
@@ -199,31 +194,38 @@ func (s *Server) approvalsData(ctx context.Context, sess *session) (approvalsPag
 	return p, nil
 }
 
-// shownTo keeps the rows whose issue vis says account may see, or that
-// account is named to decide. named memoises MayDecide per connection and
-// policy (who is named depends on nothing else), so a long queue costs one
-// resolution per policy, not one per row.
+// shownTo keeps the rows mayShow lets account see.
 func (s *Server) shownTo(ctx context.Context, account string, rows []approvalRow, vis map[string]map[string]bool, named map[string]bool) []approvalRow {
 	out := rows[:0:0]
 	for _, r := range rows {
-		if vis[r.Run.Connection][strings.ToUpper(r.Run.IssueKey)] {
-			out = append(out, r)
-			continue
-		}
-		key := r.Run.Connection + "\x00"
-		if r.Run.Policy != nil {
-			key += "policy:" + r.Run.Policy.Policy
-		}
-		ok, seen := named[key]
-		if !seen && r.Run.Approval != nil {
-			ok = s.opts.Runbook.MayDecide(ctx, r.Run, account)
-			named[key] = ok
-		}
-		if ok && r.Run.Approval != nil {
+		if s.mayShow(ctx, account, r.Run, vis, named) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// mayShow reports whether account may be shown run: vis says Jira lets them
+// see its issue, or they are named to decide it. named memoises MayDecide
+// per connection and policy (who is named depends on nothing else), so a
+// long queue costs one resolution per policy, not one per row.
+func (s *Server) mayShow(ctx context.Context, account string, run runbook.Run, vis map[string]map[string]bool, named map[string]bool) bool {
+	if vis[run.Connection][strings.ToUpper(run.IssueKey)] {
+		return true
+	}
+	if run.Approval == nil {
+		return false // nothing to decide
+	}
+	key := run.Connection + "\x00"
+	if run.Policy != nil {
+		key += "policy:" + run.Policy.Policy
+	}
+	ok, seen := named[key]
+	if !seen {
+		ok = s.opts.Runbook.MayDecide(ctx, run, account)
+		named[key] = ok
+	}
+	return ok
 }
 
 // KeyVisibility says which issue keys a user may see (*index.Index has it).
@@ -232,12 +234,13 @@ type KeyVisibility interface {
 }
 
 // visibleRuns returns, per connection, the issue keys of rows the account
-// may see in Jira. Without an index to ask, none: fail closed.
-func (s *Server) visibleRuns(ctx context.Context, account string, lists ...[]approvalRow) (map[string]map[string]bool, error) {
+// may see in Jira. Without an index to ask, or where it fails, none: fail
+// closed (the caller still shows what they are named to decide).
+func (s *Server) visibleRuns(ctx context.Context, account string, lists ...[]approvalRow) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
 	kv, ok := s.opts.Index.(KeyVisibility)
 	if !ok || s.opts.Index == nil {
-		return out, nil
+		return out
 	}
 	byConn := map[string][]string{}
 	for _, rows := range lists {
@@ -248,11 +251,13 @@ func (s *Server) visibleRuns(ctx context.Context, account string, lists ...[]app
 	for conn, keys := range byConn {
 		vis, err := kv.VisibleKeys(ctx, index.VisibleKeysRequest{Connection: conn, AsUser: account, Keys: keys})
 		if err != nil {
-			return nil, err
+			// Fail closed to what they are named to decide.
+			s.logger.Warn("approval queue: Jira visibility check failed; showing only requests the person is named to decide", "connection", conn, "err", err)
+			continue
 		}
 		out[conn] = vis
 	}
-	return out, nil
+	return out
 }
 
 // sessionMaySee reports whether the session may be shown run's issue: the
@@ -262,11 +267,8 @@ func (s *Server) sessionMaySee(ctx context.Context, sess *session, run runbook.R
 	if sess.person == nil {
 		return true
 	}
-	vis, err := s.visibleRuns(ctx, sess.person.AccountID, []approvalRow{{Run: run}})
-	if err != nil {
-		vis = nil
-	}
-	return len(s.shownTo(ctx, sess.person.AccountID, []approvalRow{{Run: run}}, vis, map[string]bool{})) == 1
+	vis := s.visibleRuns(ctx, sess.person.AccountID, []approvalRow{{Run: run}})
+	return s.mayShow(ctx, sess.person.AccountID, run, vis, map[string]bool{})
 }
 
 func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, sess *session, status int, flash, errMsg string, highlight int64) error {
