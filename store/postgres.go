@@ -39,49 +39,23 @@ func OpenPostgres(dsn string, opts ...Option) (*DB, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
-	db := &DB{
-		path:            describeDSN(cfg),
-		driver:          DriverPostgres,
-		tokenKeySetting: "server.encryption_key",
-		now:             time.Now,
-		touched:         make(map[int64]time.Time),
-		wstmts:          make(map[string]*sql.Stmt),
-		rstmts:          make(map[string]*sql.Stmt),
-	}
-	for _, o := range opts {
-		if err := o(db); err != nil {
-			return nil, fmt.Errorf("open store %s: %w", db.path, err)
-		}
+	db, err := newDB(describeDSN(cfg), DriverPostgres, opts)
+	if err != nil {
+		return nil, err
 	}
 	wcfg := cfg.Copy()
 	if wcfg.RuntimeParams["application_name"] == "" {
 		wcfg.RuntimeParams["application_name"] = "switchyard"
 	}
-	w := sql.OpenDB(pgConnector{stdlib.GetConnector(*wcfg)})
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	db.write = w
-	if err := w.Ping(); err != nil {
-		w.Close()
-		return nil, db.wrap("open", err)
-	}
-	if err := db.migrate(context.Background()); err != nil {
-		w.Close()
+	if err := db.useWriter(sql.OpenDB(pgConnector{stdlib.GetConnector(*wcfg)})); err != nil {
 		return nil, err
 	}
 	db.pgcfg = wcfg.Copy()
 	rcfg := wcfg.Copy()
 	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
 	rcfg.RuntimeParams["default_transaction_isolation"] = "repeatable read"
-	r := sql.OpenDB(pgConnector{stdlib.GetConnector(*rcfg)})
-	r.SetMaxOpenConns(readers)
-	r.SetMaxIdleConns(readers)
-	db.read = r
-	if err := r.Ping(); err != nil {
-		db.Close()
-		return nil, db.wrap("open", err)
+	if err := db.useReaders(sql.OpenDB(pgConnector{stdlib.GetConnector(*rcfg)})); err != nil {
+		return nil, err
 	}
 	return db, nil
 }

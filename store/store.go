@@ -92,18 +92,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open store %q: path must not contain '?' or '#'", path)
 	}
-	db := &DB{
-		path:            path,
-		tokenKeySetting: "server.encryption_key",
-		now:             time.Now,
-		touched:         make(map[int64]time.Time),
-		wstmts:          make(map[string]*sql.Stmt),
-		rstmts:          make(map[string]*sql.Stmt),
-	}
-	for _, o := range opts {
-		if err := o(db); err != nil {
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
+	db, err := newDB(path, "", opts)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkWritable(path); err != nil {
 		return nil, err
@@ -116,17 +107,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	db.write = w
-	if err := w.Ping(); err != nil {
-		w.Close()
-		return nil, db.wrap("open", err)
-	}
-	if err := db.migrate(context.Background()); err != nil {
-		w.Close()
+	if err := db.useWriter(w); err != nil {
 		return nil, err
 	}
 	r, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
@@ -134,14 +115,62 @@ func Open(path string, opts ...Option) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := db.useReaders(r); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// newDB is a DB named path on driver ("" for SQLite) with opts applied.
+func newDB(path, driver string, opts []Option) (*DB, error) {
+	db := &DB{
+		path:            path,
+		driver:          driver,
+		tokenKeySetting: "server.encryption_key",
+		now:             time.Now,
+		touched:         make(map[int64]time.Time),
+		wstmts:          make(map[string]*sql.Stmt),
+		rstmts:          make(map[string]*sql.Stmt),
+	}
+	for _, o := range opts {
+		if err := o(db); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+// useWriter makes w the one writer connection (kept open: it holds the
+// prepared statements), checks it and brings the schema up to date; w is
+// closed on failure.
+func (db *DB) useWriter(w *sql.DB) error {
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	db.write = w
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return db.wrap("open", err)
+	}
+	if err := db.migrate(context.Background()); err != nil {
+		w.Close()
+		return err
+	}
+	return nil
+}
+
+// useReaders makes r the pool of readers and checks it; the whole DB is
+// closed on failure.
+func (db *DB) useReaders(r *sql.DB) error {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	db.read = r
 	if err := r.Ping(); err != nil {
 		db.Close()
-		return nil, db.wrap("open", err)
+		return db.wrap("open", err)
 	}
-	return db, nil
+	return nil
 }
 
 // checkWritable gives a clear error for a missing, read-only or non-directory
