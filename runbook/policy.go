@@ -303,20 +303,37 @@ func (s *Service) separated(ctx context.Context, run Run, who person, approver s
 // delegatorsOf are the people who have delegated to who now (from config
 // and from the store), each as resolved people.
 func (s *Service) delegatorsOf(ctx context.Context, conn string, who person) ([]person, error) {
-	now := s.now()
-	var out []person
-	for _, d := range s.opts.Delegations {
-		if (d.Start.IsZero() || !now.Before(d.Start)) && now.Before(d.Until) && who.is(s.resolve(ctx, conn, d.To)) {
-			out = append(out, s.resolve(ctx, conn, d.From))
-		}
-	}
-	ds, err := s.db.Delegations(ctx)
+	ds, err := s.delegations(ctx)
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
+	var out []person
 	for _, d := range ds {
-		if !now.Before(d.Start) && now.Before(d.Until) && who.is(s.resolve(ctx, conn, d.To)) {
+		if !now.Before(d.Start) && who.is(s.resolve(ctx, conn, d.To)) {
 			out = append(out, s.resolve(ctx, conn, d.From))
+		}
+	}
+	return out, nil
+}
+
+// delegations are the config's and the stored delegations that have not
+// ended (in force, or to come) and were not revoked.
+func (s *Service) delegations(ctx context.Context) ([]Delegation, error) {
+	now := s.now()
+	var out []Delegation
+	for _, d := range s.opts.Delegations {
+		if now.Before(d.Until) {
+			out = append(out, d)
+		}
+	}
+	stored, err := s.db.Delegations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range stored { // the store leaves out revoked and ended ones
+		if now.Before(d.Until) { // by this service's clock too
+			out = append(out, Delegation{From: d.From, To: d.To, Start: d.Start, Until: d.Until})
 		}
 	}
 	return out, nil

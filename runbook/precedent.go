@@ -269,30 +269,17 @@ func (s *Service) decidersOf(ctx context.Context, run Run, acc *accountSet) ([]s
 // later (config or stored, not ended or revoked): a delegate may decide the
 // run, so reads its card too.
 func (s *Service) addDelegates(ctx context.Context, conn string, acc *accountSet) error {
-	now := s.now()
-	type pair struct{ from, to string }
-	var ds []pair
-	for _, d := range s.opts.Delegations {
-		if now.Before(d.Until) {
-			ds = append(ds, pair{d.From, d.To})
-		}
-	}
-	stored, err := s.db.Delegations(ctx)
+	ds, err := s.delegations(ctx)
 	if err != nil {
 		return err
-	}
-	for _, d := range stored {
-		if now.Before(d.Until) && d.Revoked.IsZero() {
-			ds = append(ds, pair{d.From, d.To})
-		}
 	}
 	approvers := map[string]bool{}
 	for _, id := range acc.ids {
 		approvers[strings.ToLower(id)] = true
 	}
 	for _, d := range ds {
-		if from := s.resolve(ctx, conn, d.from); from.accountID != "" && approvers[strings.ToLower(from.accountID)] {
-			if err := s.userAccount(ctx, conn, d.to, acc); err != nil {
+		if from := s.resolve(ctx, conn, d.From); from.accountID != "" && approvers[strings.ToLower(from.accountID)] {
+			if err := s.userAccount(ctx, conn, d.To, acc); err != nil {
 				return err
 			}
 		}
