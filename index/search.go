@@ -248,6 +248,21 @@ func (idx *Index) fillFromIssues(ctx context.Context, conn string, hits []Hit) e
 	return nil
 }
 
+// withViewer returns req with its viewer and permissions resolved, so that
+// several searches for one request (a source lookup, then the search) run
+// as the same user and resolve them once.
+func (idx *Index) withViewer(ctx context.Context, req SearchRequest) (SearchRequest, error) {
+	if req.Viewer != nil && req.Permissions != nil {
+		return req, nil
+	}
+	v, perms, err := idx.resolve(ctx, req)
+	if err != nil {
+		return req, err
+	}
+	req.Viewer, req.Permissions = &v, perms
+	return req, nil
+}
+
 func (idx *Index) resolve(ctx context.Context, req SearchRequest) (Viewer, *Permissions, error) {
 	v := Viewer{}
 	if req.Viewer != nil {

@@ -57,14 +57,9 @@ func (idx *Index) Similar(ctx context.Context, req SimilarRequest) (*SearchResul
 	if !keyLike.MatchString(key) {
 		return nil, switchyard.FieldErrorf(switchyard.ErrInvalid, "key", "%q is not an issue key (like OPS-12)", req.Key)
 	}
-	sreq := SearchRequest{Connection: req.Connection, AsUser: req.AsUser, Viewer: req.Viewer, Permissions: req.Permissions, Types: []string{TypeIssue}}
-	if req.Viewer == nil || req.Permissions == nil {
-		// Resolve once: the source lookup and the search run as the same user.
-		v, perms, err := idx.resolve(ctx, sreq)
-		if err != nil {
-			return nil, err
-		}
-		sreq.Viewer, sreq.Permissions = &v, perms
+	sreq, err := idx.withViewer(ctx, SearchRequest{Connection: req.Connection, AsUser: req.AsUser, Viewer: req.Viewer, Permissions: req.Permissions, Types: []string{TypeIssue}})
+	if err != nil {
+		return nil, err
 	}
 	// The issue itself, as the user: invisible is the same as missing.
 	src, err := idx.run(ctx, sreq, and(termQ(fKey, key), termQ(fFacetType, TypeIssue)), nil, 1, start)

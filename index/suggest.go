@@ -76,13 +76,9 @@ func (idx *Index) Suggest(ctx context.Context, req SuggestRequest) ([]Suggestion
 	if prefix == "" {
 		return out, nil
 	}
-	sreq := SearchRequest{Connection: req.Connection, AsUser: req.AsUser, Viewer: req.Viewer, Permissions: req.Permissions, Types: []string{TypeIssue}}
-	if req.Viewer == nil || req.Permissions == nil {
-		v, perms, err := idx.resolve(ctx, sreq)
-		if err != nil {
-			return nil, err
-		}
-		sreq.Viewer, sreq.Permissions = &v, perms
+	sreq, err := idx.withViewer(ctx, SearchRequest{Connection: req.Connection, AsUser: req.AsUser, Viewer: req.Viewer, Permissions: req.Permissions, Types: []string{TypeIssue}})
+	if err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{}
 	add := func(res *SearchResult, match string) {

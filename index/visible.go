@@ -48,11 +48,6 @@ func (idx *Index) VisibleKeys(ctx context.Context, req VisibleKeysRequest) (map[
 		return out, nil
 	}
 	sreq := SearchRequest{Connection: req.Connection, AsUser: req.AsUser, Types: []string{TypeIssue}}
-	v, perms, err := idx.resolve(ctx, sreq)
-	if err != nil {
-		return nil, err
-	}
-	sreq.Viewer, sreq.Permissions = &v, perms
 	res, err := idx.run(ctx, sreq, and(or(terms...), termQ(fFacetType, TypeIssue)), nil, len(terms), start)
 	if err != nil {
 		return nil, err
