@@ -25,10 +25,10 @@ func (s *Server) jsmRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+sdPrefix+"/servicedesk/{serviceDeskId}/organization", s.sdOrganizations)
 	m.HandleFunc("GET "+sdPrefix+"/organization", s.orgList)
 	m.HandleFunc("GET "+sdPrefix+"/organization/{organizationId}/user", s.orgUsers)
-	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}", s.requestGet)
-	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/participant", s.requestParticipants)
-	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval", s.requestApprovals)
-	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval/{approvalId}", s.requestApproval)
+	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}", s.readRequest(s.requestGet))
+	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/participant", s.readRequest(s.requestParticipants))
+	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval", s.readRequest(s.requestApprovals))
+	m.HandleFunc("GET "+sdPrefix+"/request/{issueIdOrKey}/approval/{approvalId}", s.readRequest(s.requestApproval))
 	m.HandleFunc("POST "+sdPrefix+"/request/{issueIdOrKey}/approval/{approvalId}", s.answerApproval)
 	m.HandleFunc("POST /rest/api/3/workflows", s.workflowsRead)
 }
@@ -178,14 +178,20 @@ func (s *Server) requestOr404(rw http.ResponseWriter, r *http.Request, v *view) 
 	return iss, p
 }
 
-func (s *Server) requestParticipants(rw http.ResponseWriter, r *http.Request) {
-	v := s.view(r)
-	s.world.RLock()
-	defer s.world.RUnlock()
-	iss, _ := s.requestOr404(rw, r, v)
-	if iss == nil {
-		return
+// readRequest serves a read of one request under the world's read lock:
+// h runs only for a request the caller may see (else the 404 is written).
+func (s *Server) readRequest(h func(rw http.ResponseWriter, r *http.Request, v *view, iss *SimIssue, p *SimProject)) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		v := s.view(r)
+		s.world.RLock()
+		defer s.world.RUnlock()
+		if iss, p := s.requestOr404(rw, r, v); iss != nil {
+			h(rw, r, v, iss, p)
+		}
 	}
+}
+
+func (s *Server) requestParticipants(rw http.ResponseWriter, r *http.Request, v *view, iss *SimIssue, _ *SimProject) {
 	sdPage(rw, r, v, iss.Participants, v.sdUser)
 }
 
@@ -216,14 +222,7 @@ func (v *view) approval(iss *SimIssue, a *SimApproval) map[string]any {
 	return m
 }
 
-func (s *Server) requestApprovals(rw http.ResponseWriter, r *http.Request) {
-	v := s.view(r)
-	s.world.RLock()
-	defer s.world.RUnlock()
-	iss, _ := s.requestOr404(rw, r, v)
-	if iss == nil {
-		return
-	}
+func (s *Server) requestApprovals(rw http.ResponseWriter, r *http.Request, v *view, iss *SimIssue, _ *SimProject) {
 	sdPage(rw, r, v, iss.Approvals, func(a *SimApproval) any { return v.approval(iss, a) })
 }
 
@@ -236,14 +235,7 @@ func findApproval(iss *SimIssue, id string) *SimApproval {
 	return nil
 }
 
-func (s *Server) requestApproval(rw http.ResponseWriter, r *http.Request) {
-	v := s.view(r)
-	s.world.RLock()
-	defer s.world.RUnlock()
-	iss, _ := s.requestOr404(rw, r, v)
-	if iss == nil {
-		return
-	}
+func (s *Server) requestApproval(rw http.ResponseWriter, r *http.Request, v *view, iss *SimIssue, _ *SimProject) {
 	a := findApproval(iss, r.PathValue("approvalId"))
 	if a == nil {
 		apiError(rw, http.StatusNotFound, "The approval with ID '"+r.PathValue("approvalId")+"' does not exist.")
@@ -344,14 +336,7 @@ func (s *Server) fieldList(rw http.ResponseWriter, r *http.Request) {
 }
 
 // requestGet is GET /rest/servicedeskapi/request/{issueIdOrKey} (CustomerRequestDTO).
-func (s *Server) requestGet(rw http.ResponseWriter, r *http.Request) {
-	v := s.view(r)
-	s.world.RLock()
-	defer s.world.RUnlock()
-	iss, p := s.requestOr404(rw, r, v)
-	if iss == nil {
-		return
-	}
+func (s *Server) requestGet(rw http.ResponseWriter, r *http.Request, v *view, iss *SimIssue, p *SimProject) {
 	apiJSON(rw, http.StatusOK, map[string]any{"issueId": iss.ID, "issueKey": iss.Key, "requestTypeId": iss.RequestType,
 		"serviceDeskId": p.ServiceDesk.ID, "createdDate": sdDate(iss.Created), "reporter": v.sdUser(iss.Reporter),
 		"requestFieldValues": []any{}, "currentStatus": map[string]any{"status": iss.Status, "statusCategory": strings.ToUpper(iss.StatusCategory)},
