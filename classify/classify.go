@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -704,29 +705,120 @@ func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 // makes the ticket a positive example of intent, a denial makes it a no_action
 // example. On an on-disk index the decision persists before this returns.
 func (c *Classifier) RecordDecision(ctx context.Context, t Ticket, intent string, approved bool) error {
+	return c.RecordDecisions(ctx, []Decision{{Ticket: t, Intent: intent, Approved: approved}})
+}
+
+// Decision is one human decision to learn from (see RecordDecision).
+type Decision struct {
+	Ticket   Ticket
+	Intent   string
+	Approved bool
+}
+
+// RecordDecisions learns several decisions together: every one is read
+// against the same vocabulary (as a restart reads them) and written in
+// index batches of 1,000 rather than one per row. A bad decision fails them
+// all before anything is written; the error says which (its index in ds,
+// from 0). A write that fails part way leaves the batches already written
+// on disk: they are learned at the next start, and recording the same
+// decisions again adds nothing (an example is keyed by text and class).
+func (c *Classifier) RecordDecisions(ctx context.Context, ds []Decision) error {
+	es := make([]example, 0, len(ds))
+	for i, d := range ds {
+		e, err := c.decisionExample(ctx, d)
+		if err != nil {
+			if len(ds) > 1 {
+				return &DecisionError{Index: i, Err: err}
+			}
+			return err
+		}
+		es = append(es, e)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	if err := c.idx.put(es); err != nil {
+		return fmt.Errorf("record decision: %w", err)
+	}
+	c.mu.Lock()
+	for _, e := range es {
+		c.addModel(e)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// LearnLabelled records ds as RecordDecisions does, leaving out the
+// decisions refused as invalid (a ticket with no words to learn from): it
+// returns their indexes in ds, and an error only for anything else.
+func (c *Classifier) LearnLabelled(ctx context.Context, ds []Decision) (skipped []int, err error) {
+	keep := make([]int, 0, len(ds))
+	batch := make([]Decision, 0, len(ds))
+	for i, d := range ds {
+		if _, err := c.decisionExample(ctx, d); err != nil {
+			if errors.Is(err, switchyard.ErrInvalid) {
+				skipped = append(skipped, i)
+				continue
+			}
+			return skipped, &DecisionError{Index: i, Err: err}
+		}
+		keep = append(keep, i)
+		batch = append(batch, d)
+	}
+	if err := c.RecordDecisions(ctx, batch); err != nil {
+		var de *DecisionError
+		if errors.As(err, &de) {
+			de.Index = keep[de.Index]
+			return skipped, de
+		}
+		if len(batch) == 1 {
+			return skipped, &DecisionError{Index: keep[0], Err: err}
+		}
+		return skipped, err
+	}
+	return skipped, nil
+}
+
+// DecisionError is a refused decision of RecordDecisions.
+type DecisionError struct {
+	Index int
+	Err   error
+}
+
+func (e *DecisionError) Error() string { return fmt.Sprintf("decision %d: %v", e.Index, e.Err) }
+func (e *DecisionError) Unwrap() error { return e.Err }
+
+func (c *Classifier) decisionExample(ctx context.Context, d Decision) (example, error) {
+	t, intent, approved := d.Ticket, d.Intent, d.Approved
 	text := t.text()
 	if strings.TrimSpace(text) == "" {
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no text")
+		return example{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no text")
 	}
 	if _, ok := c.intents[intent]; !ok && intent != NoAction {
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "intent", "unknown intent %q", intent)
+		return example{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "intent", "unknown intent %q", intent)
 	}
 	class := intent
 	if !approved {
 		if intent == NoAction {
-			return switchyard.FieldErrorf(switchyard.ErrInvalid, "intent", "cannot deny %q: name the intent that was refused", NoAction)
+			return example{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "intent", "cannot deny %q: name the intent that was refused", NoAction)
 		}
 		class = NoAction
 	}
 	ents, err := c.ext.extract(ctx, t)
 	if err != nil {
-		return fmt.Errorf("extract inputs: %w", err)
+		return example{}, fmt.Errorf("extract inputs: %w", err)
 	}
 	c.mu.RLock()
 	// Learned as classified: the top of the ticket, typos fixed only in English.
 	terms := analyze(ents.mask(focus(text)), c.fixer(text), c.isSalient)
 	c.mu.RUnlock()
-	e := example{
+	if len(terms) == 0 {
+		return example{}, switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no words to learn from")
+	}
+	return example{
 		ID:       exampleID("d:", class, text),
 		Class:    class,
 		Source:   sourceDecision,
@@ -734,20 +826,7 @@ func (c *Classifier) RecordDecision(ctx context.Context, t Ticket, intent string
 		Approved: approved,
 		Text:     text,
 		Terms:    strings.Join(terms, " "),
-	}
-	if len(terms) == 0 {
-		return switchyard.FieldErrorf(switchyard.ErrInvalid, "summary", "ticket has no words to learn from")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := c.idx.put([]example{e}); err != nil {
-		return fmt.Errorf("record decision: %w", err)
-	}
-	c.mu.Lock()
-	c.addModel(e)
-	c.mu.Unlock()
-	return nil
+	}, nil
 }
 
 // Examples reports how many labelled examples the classifier votes with.

@@ -33,6 +33,9 @@ type cue struct {
 	// unlessAfter cancels the cue when it matches the text after the cue:
 	// "was reset last month, now expired, please reset it" asks again.
 	unlessAfter *regexp.Regexp
+	// unlessBefore cancels the cue when it matches the words just before
+	// it: "please advise" asks, "called, advised her" reports advice given.
+	unlessBefore *regexp.Regexp
 }
 
 func rx(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
@@ -51,12 +54,25 @@ var cues = []cue{
 		unlessAfter: askedAgainRe},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\bhelped\s+(?:me\s+|us\s+|him\s+|her\s+)?(?:to\s+)?(?:solve|resolve|fix|unlock)\b`)},
 	{reason: ReasonResolved, what: "already resolved", re: rx(`\b(?:works?|working)\s+(?:again|now|fine\s+now)\b|\bmanaged\s+(?:to\s+)?(?:log|sign|get\s+in)`)},
+	// Advice logged as given ("called, advised she change it", "advised by
+	// the desk during a walk"): the desk answered, nothing is asked. "Please
+	// advise" and "as advised" ask or continue; "advised over the phone"
+	// reports what the caller said.
+	{reason: ReasonResolved, what: "advice already given", re: rx(`\badvised\b`),
+		unlessBefore: rx(`\b(?:please|pls|kindly|be|as|you|to|if|could|can|would)\s+$|\b(?:i|we)\s+(?:was|were|am|are|have\s+been|had\s+been|'ve\s+been)\s+$`),
+		unlessAfter:  rx(`^\s+(?:over|via|on\s+(?:the\s+)?(?:phone|call)|that\s+(?:he|she|they|the\s+user)\s+(?:is|was|are|were|can(?:not|'t)?))\b|` + newRequest)},
+	// Thanks for the fix, sent as a reply: the ticket closes itself.
+	{reason: ReasonResolved, what: "thanks for the fix", re: rx(`\byou\s+rock\b|\bthanks?\s+(?:you\s+)?(?:(?:so|very)\s+much\s+)?for\s+(?:working|fixing|sorting|resolving|solving|unlocking|resetting)\b`),
+		unlessAfter: newRequestRe},
+	// The desk's reply that hands over the credentials: the reset is done.
+	{reason: ReasonResolved, what: "credentials already sent", re: rx(`\b(?:below|attached|here)\s+(?:you\s+)?(?:will\s+)?find\s+(?:your\s+|the\s+)?(?:new\s+|temporary\s+)?(?:credentials|password)\b|\byour\s+(?:new|temporary)\s+password\s+is\b|\byou\s+(?:have\s+)?been\s+granted\s+access\b|\byou\s+have\s+granted\s+access\b`),
+		unlessAfter: newRequestRe},
 	{reason: ReasonResolved, what: "no longer needed", re: rx(`\bno\s+longer\s+(?:needed|required|necessary)\b|\b(?:not\s+needed|not\s+required)\s+any\s?more\b|\b(?:please\s+)?close\s+(?:this|the)\s+ticket\b`)},
 
 	{reason: ReasonInformational, what: "a notice, for information", re: rx(`\bfor\s+your\s+information\b|\bfyi\b|\bno\s+action\s+(?:is\s+)?(?:needed|required)\b|\bjust\s+(?:to\s+)?(?:let\s+you\s+know|inform)`)},
 	// An expiry notice: the password still works and its owner can change
 	// it; a reset is needed only once it has expired or locked them out.
-	{reason: ReasonInformational, what: "a password-expiry notice", re: rx(`\bpassword\s+(?:will\s+)?expires?\s+(?:in\s+)?(?:\d+\s+)?(?:days?|today|tomorrow|soon)\b|\bexpires?\s+(?:in\s+)?(?:\d+\s+)?days\b`),
+	{reason: ReasonInformational, what: "a password-expiry notice", re: rx(`\bpassword\s+(?:will\s+)?expires?\s+(?:in\s+)?(?:\d+\s+)?(?:days?|today|tomorrow|soon)\b|\bexpires?\s+(?:in\s+)?(?:\d+\s+)?days\b|\bpasswords?\s+(?:\w+\s+){0,2}expir(?:y|ation)\s+(?:notifications?|notices?|warnings?|reminders?)\b|\bpasswords?\s+(?:\w+\s+){0,3}about\s+(?:to\s+)?expire\b`),
 		unless: rx(`\b(?:has|have|had|is|was)\s+(?:already\s+)?expired\b|\bexpired\s+(?:yesterday|already|while)\b|\b(?:cannot|can't|can\s?not|unable\s+to)\s+(?:log|sign)|\blocked\b`)},
 
 	{reason: ReasonQuestion, what: "a how-to or policy question", re: rx(`\bfind\s+(?:a\s+)?way\s+(?:to\s+|how\s+to\s+)?(?:change|renew|update)\b|\bhow\s+(?:do\s+i\s+|can\s+i\s+|do\s+we\s+|can\s+we\s+|should\s+i\s+|to\s+|could\s+i\s+|i\s+can\s+)?(?:change|renew|update|set\s+up|obtain)\b`)},
@@ -65,11 +81,24 @@ var cues = []cue{
 	{reason: ReasonInvestigation, what: "a request to investigate", re: rx(`\binvestigat(?:e|ion|ing)\b|\broot\s+cause\b`)},
 	{reason: ReasonInvestigation, what: "a request to investigate", re: rx(`\b(?:check|find\s+out|understand|explain|know|tell\s+(?:me|us))\s+why\b|\bwhy\s+(?:does|do|did|is|was)?\s*(?:my\s+|the\s+|his\s+|her\s+)?(?:account|it|user)?\s*(?:keeps?|gets?|got|getting|being)\s+(?:\w+\s+)?locked\b`)},
 	{reason: ReasonInvestigation, what: "a recurring problem to investigate", re: rx(`\bkeeps?\s+(?:on\s+)?(?:getting\s+|being\s+)?lock(?:ed|ing)\b|\bconstantly\s+(?:being\s+|getting\s+)?lock|\brecurr(?:ent|ing)\b|\bagain\s+and\s+again\b`)},
+	// An intermittent failure ("credentials very often not recognised,
+	// tools blocked"): someone must look why, unless a plain request follows.
+	{reason: ReasonInvestigation, what: "a recurring problem to investigate", re: rx(`\b(?:very\s+often|from\s+time\s+to\s+time|intermittent(?:ly)?)\b(?:\W+\w+){0,8}?\W+(?:lock\w*|block\w*|not\s+recogni[sz]ed|fail\w*|drops?|disconnect\w*)\b`),
+		unlessAfter: newRequestRe},
 }
 
 // askedAgainRe is a request, or a relapse, after a fix was reported: the
 // ticket asks for the runbook again.
-var askedAgainRe = rx(`\b(?:please|pls|can\s+you|could\s+you|kindly)\b.*\b(?:reset|unlock|unblock|re-?enable)|\bagain\b|\b(?:now\s+)?expired\b|\bdoes\s*n[o']?t\s+work|\bnot\s+working\b`)
+const askedAgain = `\b(?:please|pls|can\s+you|could\s+you|kindly)\b.*\b(?:reset|unlock|unblock|re-?enable)|\bagain\b|\b(?:now\s+)?expired\b|\bdoes\s*n[o']?t\s+work|\bnot\s+working\b`
+
+var askedAgainRe = rx(askedAgain)
+
+// newRequest is any runbook's request after a report of something done
+// ("thanks for resolving my last ticket, could you add me to …"): the
+// report does not close the ticket then.
+const newRequest = askedAgain + `|\b(?:please|pls|can\s+you|could\s+you|kindly|need|would\s+like|want)\b.*\b(?:add|create|disable|deactivate|assign|give|grant|remove|set\s?up|provide|reset|unlock)\b`
+
+var newRequestRe = rx(newRequest)
 
 // otherRequests are changes to the process or the object itself, not the
 // runbook's action: renaming or re-owning a group, moving a leaver's date,
@@ -83,13 +112,19 @@ var otherRequests = map[string]*regexp.Regexp{
 	// account: none is fixed by issuing a new password.
 	"password_reset":          rx(`\bpassword\s+(?:works|worked|is\s+(?:correct|fine|right|valid|ok))\b|\bcan\s+(?:log|sign)\s+(?:in\s+|into\s+|on\s+)?(?:\w+\s+)?with\s+(?:the\s+|my\s+|same\s+)?password\b|\b(?:keeps?|continues?|still)\s+(?:on\s+)?asking\s+(?:me\s+)?(?:for\s+)?(?:the\s+)?(?:credentials|password|to\s+log)|\bnever\s+expires?\b|\bcomplexity\s+requirements\b|\bcannot\s+be\s+reset\b|\bdisabled\s+(?:user|account)\b|\b(?:user|account)\s+(?:is\s+|was\s+)?disabled\b`),
 	"m365_license_assignment": rx(`\b(?:help\s+(?:me\s+|us\s+)?(?:to\s+)?(?:download|install)|how\s+(?:do\s+i\s+|to\s+)?(?:download|install)|installation\s+(?:details|package|key|guide|file)|installer|serial\s+number|licen[cs]e\s+key|product\s+key|purchase|buy)\b`),
-	"mfa_reset":               rx(`\b(?:headset|telephone|tethering|block\s+(?:the\s+)?(?:sim|card)|desk\s+phone|ip\s+phone)\b`),
-	"account_unlock":          rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),
+	// Project, cost and booking codes are finance's, not a second factor's.
+	"mfa_reset":      rx(`\b(?:headset|telephone|tethering|block\s+(?:the\s+)?(?:sim|card)|desk\s+phone|ip\s+phone|(?:project|cost|oracle|billing|booking|activity)\s+codes?)\b`),
+	"account_unlock": rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),
 }
 
+// membershipChangeRe is any word that says a membership is to be given or
+// taken away: the verbs groupOperation reads, their nouns, and "access".
+var membershipChangeRe = rx(`\b(?:add(?:s|ed|ing|ition)?|include|put|grant(?:ed)?|give|assign(?:ed)?|rights|permissions?|join|subscribe|enrol{1,2}|members?|membership|access|need\s+to\s+be\s+in|be\s+(?:in|on)|remov(?:e|ed|ing|al)|take\s+(?:\w+\s+)?(?:off|out)|revoke|delete|drop|off\s+of|out\s+of|no\s+longer|shouldn'?t\s+be|should\s+not\s+be|leave|unsubscribe)\b`)
+
 // otherSystems are systems with their own accounts and passwords: a login
-// problem there is not one the corporate directory's runbooks fix.
-var otherSystemRe = rx(`\b(oracle|fusion|confluence|jira|git|gitlab|github|bitbucket|service\s?now|snow|sap|salesforce|expenses?\s+app|guest\s+(?:wi-?fi|password|account|network)|wi-?fi\s+password|live\s+(?:account|password)|jabber|citrix|certificate|crucible|nexus|sharepoint\s+site|press\s+account|timecards?|time\s?sheets?|payslips?|salary\s+slips?|idea\s+license|visual\s+studio|portal)\b`)
+// problem there is not one the corporate directory's runbooks fix. A lost
+// or forgotten access card is the building's, not the directory's.
+var otherSystemRe = rx(`\b(oracle|fusion|confluence|jira|git|gitlab|github|bitbucket|service\s?now|snow|sap|salesforce|expenses?\s+app|guest\s+(?:wi-?fi|password|account|network)|wi-?fi\s+password|live\s+(?:account|password)|jabber|citrix|certificate|crucible|nexus|sharepoint\s+site|press\s+account|timecards?|time\s?sheets?|payslips?|salary\s+slips?|idea\s+license|visual\s+studio|portal|(?:authentication|access|smart|id|security)\s+cards?)\b`)
 
 // subTasks are the parts of a joiner's or leaver's process that other
 // teams run: a ticket about one of them is not the account runbook.
@@ -117,7 +152,8 @@ func discourse(text, intent string) (reason, why string) {
 		if loc == nil {
 			continue
 		}
-		if c.unless != nil && c.unless.MatchString(lower) || c.unlessAfter != nil && c.unlessAfter.MatchString(lower[loc[1]:]) {
+		if c.unless != nil && c.unless.MatchString(lower) || c.unlessAfter != nil && c.unlessAfter.MatchString(lower[loc[1]:]) ||
+			c.unlessBefore != nil && c.unlessBefore.MatchString(lower[max(0, loc[0]-30):loc[0]]) {
 			continue
 		}
 		return c.reason, c.what + `: "` + strings.TrimSpace(text[loc[0]:loc[1]]) + `"`
@@ -126,6 +162,11 @@ func discourse(text, intent string) (reason, why string) {
 		if m := re.FindString(lower); m != "" {
 			return ReasonOtherRequest, `asks for another change than the runbook makes: "` + m + `"`
 		}
+	}
+	// A membership request says which change it wants; "mailing list
+	// adjustment" names none, and the runbook must not guess add or remove.
+	if intent == "group_membership" && !membershipChangeRe.MatchString(lower) {
+		return ReasonOtherRequest, `names no membership change: neither "add" nor "remove"`
 	}
 	head := firstWords(lower, discourseWindow)
 	// Group and licence names are often a system's ("confluence-users",

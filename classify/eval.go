@@ -159,8 +159,9 @@ type Report struct {
 	NoActionFPR float64
 	Reasons     map[string]int // abstentions by reason
 	// Acted counts rows sent for approval, ActedRight those with the right
-	// intent (and target); ActionRows the rows labelled with an action
-	// intent; WrongTarget right-intent suggestions on the wrong account;
+	// runbook (intent); ActionRows the rows labelled with an action intent;
+	// WrongTarget right-runbook suggestions on the wrong account (the
+	// confusion matrix and per-class figures count them as misses);
 	// NeedsInput the rows waiting for an input, NeedsInputRight those whose
 	// intent is the label's.
 	Acted, ActedRight, ActionRows, WrongTarget, NeedsInput, NeedsInputRight int
@@ -251,10 +252,12 @@ func Evaluate(ctx context.Context, c *Classifier, rows []Labelled, defaultReport
 		case PendingApproval:
 			nonAbstain[l.Intent]++
 			rep.Acted++
-			if right {
+			// The confidence is the runbook's; the account is the
+			// extractor's, counted in WrongTarget.
+			if got == l.Intent {
 				rep.ActedRight++
 			}
-			suggs = append(suggs, sugg{r.Confidence, right})
+			suggs = append(suggs, sugg{r.Confidence, got == l.Intent})
 		default:
 			rep.Reasons[r.Reason]++
 			if l.Intent == NoAction {
@@ -356,8 +359,10 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 	tw.Flush()
 	fmt.Fprintf(w, "\nmacro-F1 (action intents): %.3f\n", r.MacroF1)
 	fmt.Fprintf(w, "coverage (rows sent for approval): %.3f\n", r.Coverage)
-	fmt.Fprintf(w, "action precision: %.3f (%d of %d sent for approval were right)   action coverage: %.3f (of %d action rows)   right intent, wrong target: %d\n",
-		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, ratio(r.ActedRight, r.ActionRows), r.ActionRows, r.WrongTarget)
+	fmt.Fprintf(w, "action precision: %.3f (%d of %d sent for approval had the right runbook)   action coverage: %.3f (of %d action rows)\n",
+		ratio(r.ActedRight, r.Acted), r.ActedRight, r.Acted, ratio(r.ActedRight, r.ActionRows), r.ActionRows)
+	fmt.Fprintf(w, "  right runbook and account: %.3f (%d of %d; right runbook, wrong account: %d)\n",
+		ratio(r.ActedRight-r.WrongTarget, r.Acted), r.ActedRight-r.WrongTarget, r.Acted, r.WrongTarget)
 	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d; labelled no_action: %d)\n", r.NeedsInput, r.NeedsInputRight, r.NeedsInputNoAction)
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
 	fmt.Fprintf(w, "abstentions: %s\n", countList(r.Reasons, ""))

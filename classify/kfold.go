@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +29,10 @@ type CVOptions struct {
 	// is classified: what the classifier does after the desk has decided
 	// that many real tickets. Off, the classifier is the catalog's.
 	Learn bool
+	// Test, when set, replaces the folds with one split: every row is
+	// training (calibration, thresholds and, with Learn, the examples
+	// learned) and the figures are over Test, a set drawn apart.
+	Test []Labelled
 }
 
 // CVReport is the outcome of a k-fold cross-validated evaluation. Every
@@ -35,15 +40,18 @@ type CVOptions struct {
 // and a threshold fitted on the other folds only.
 type CVReport struct {
 	Rows, Folds int
-	Learn       bool // the training folds were learned as decisions
-	Classes     []string
+	// TestRows is the size of the held-out test set (0: k-fold).
+	TestRows int
+	Learn    bool // the training folds were learned as decisions
+	Classes  []string
 	// Confusion[true][predicted]; predicted is the intent suggested or
 	// waiting for input, else no_action.
 	Confusion map[string]map[string]int
 	PerClass  map[string]CVClass
 	// Acted counts rows given an intent (sent for approval or needs_input);
-	// Correct the acted rows whose intent (and, when sent for approval, whose
-	// target) is right.
+	// Correct the acted rows whose intent is right: the right runbook, which
+	// is what the action precision and coverage count. Whether a
+	// suggestion also names the right account is WrongTarget's.
 	Acted, Correct int
 	// Approval and NeedsInput split Acted by disposition; ApprovalCorrect
 	// and NeedsInputCorrect are their right ones.
@@ -52,9 +60,12 @@ type CVReport struct {
 	// ActionPrecision = Correct/Acted, Coverage = Correct/ActionRows,
 	// NoActionRecall = no_action rows left alone / no_action rows.
 	ActionPrecision, Coverage, NoActionRecall float64
-	// WrongTarget counts suggestions for the right intent on the wrong account.
-	WrongTarget int
-	Thresholds  []float64 // per fold, on the calibrated confidence
+	// WrongTarget counts suggestions sent for approval with the right
+	// runbook on the wrong account; AccountPrecision is the share of acted
+	// rows right in both (a needs_input row's account is the agent's).
+	WrongTarget      int
+	AccountPrecision float64
+	Thresholds       []float64 // per fold, on the calibrated confidence
 	// IntentThresholds are, per fold, the intents' own thresholds.
 	IntentThresholds []map[string]float64
 	Reasons          map[string]int
@@ -133,10 +144,10 @@ func (c *Classifier) outcomeOf(row cvRow, cal Calibration, ths thresholdSet, rep
 		return o
 	}
 	o.disposition, o.reason = PendingApproval, ""
+	// The confidence says how likely the runbook is right; the account is
+	// the extractor's and is counted on its own (wrongTarget).
 	o.correct = o.intent == row.l.Intent
-	if o.correct && !targetMatches(row.l, r.raw.inputs, rowReporter(row.l, reporter)) {
-		o.correct, o.wrongTarget = false, true
-	}
+	o.wrongTarget = o.correct && !targetMatches(row.l, r.raw.inputs, rowReporter(row.l, reporter))
 	return o
 }
 
@@ -188,21 +199,53 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 	for _, cl := range classes {
 		known[cl] = true
 	}
-	for i, l := range rows {
-		if !known[l.Intent] {
-			return nil, switchyard.Errorf(switchyard.ErrInvalid, "row %d: intent %q is not in the catalog (known: %s)", i+1, l.Intent, strings.Join(classes, ", "))
+	for n, set := range [][]Labelled{rows, opts.Test} {
+		for i, l := range set {
+			if !known[l.Intent] {
+				which := "row"
+				if n == 1 {
+					which = "test row"
+				}
+				return nil, switchyard.Errorf(switchyard.ErrInvalid, "%s %d: intent %q is not in the catalog (known: %s)", which, i+1, l.Intent, strings.Join(classes, ", "))
+			}
 		}
 	}
-	all := make([]cvRow, len(rows))
-	for i, l := range rows {
-		if err := ctx.Err(); err != nil {
+	classifyAll := func(set []Labelled, fold int) ([]cvRow, error) {
+		out := make([]cvRow, len(set))
+		for i, l := range set {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			r, err := c.Classify(ctx, l.Ticket(opts.Reporter))
+			if err != nil {
+				return nil, fmt.Errorf("classify %.40q: %w", l.Text, err)
+			}
+			out[i] = cvRow{l: l, r: r, fold: fold}
+		}
+		return out, nil
+	}
+	if opts.Test != nil {
+		if err := disjoint(rows, opts.Test); err != nil {
 			return nil, err
 		}
-		r, err := c.Classify(ctx, l.Ticket(opts.Reporter))
-		if err != nil {
-			return nil, fmt.Errorf("classify %.40q: %w", l.Text, err)
+	}
+	all, err := classifyAll(rows, 0)
+	if err != nil {
+		return nil, err
+	}
+	splits := opts.Folds
+	if opts.Test != nil {
+		// One split: the rows train (fold -1 is never a test fold), the
+		// test set is fold 0.
+		for i := range all {
+			all[i].fold = -1
 		}
-		all[i] = cvRow{l: l, r: r}
+		test, err := classifyAll(opts.Test, 0)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, test...)
+		splits = 1
 	}
 	// Stratified folds: each intent's rows are shuffled and dealt round.
 	byClass := map[string][]int{}
@@ -215,12 +258,14 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		idx := byClass[cl]
 		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
 		for _, i := range idx {
-			all[i].fold = deal % opts.Folds
+			if opts.Test == nil {
+				all[i].fold = deal % opts.Folds
+			}
 			deal++
 		}
 	}
 
-	rep := &CVReport{Rows: len(rows), Folds: opts.Folds, Classes: classes, Confusion: map[string]map[string]int{}, PerClass: map[string]CVClass{}, Reasons: map[string]int{}}
+	rep := &CVReport{Rows: len(rows), Folds: opts.Folds, TestRows: len(opts.Test), Classes: classes, Confusion: map[string]map[string]int{}, PerClass: map[string]CVClass{}, Reasons: map[string]int{}}
 	for _, cl := range classes {
 		rep.Confusion[cl] = map[string]int{}
 	}
@@ -230,7 +275,7 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		th  thresholdSet
 	}
 	var held []heldOut
-	for f := 0; f < opts.Folds; f++ {
+	for f := 0; f < splits; f++ {
 		var train []cvRow
 		for _, row := range all {
 			if row.fold != f {
@@ -249,7 +294,6 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 			// and denials would make them. Calibration and thresholds are
 			// fitted on the training rows scored out of fold (an inner
 			// k-fold), never on rows the classifier has learned.
-			var err error
 			if fitOn, err = c.innerOutOfFold(ctx, train, opts); err != nil {
 				return nil, err
 			}
@@ -266,7 +310,13 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 	}
 	rep.Learn = opts.Learn
 	var fitTh thresholdSet
-	rep.Fit, fitTh = c.fit(all, opts)
+	var fitRows []cvRow
+	for _, row := range all {
+		if opts.Test == nil || row.fold < 0 {
+			fitRows = append(fitRows, row)
+		}
+	}
+	rep.Fit, fitTh = c.fit(fitRows, opts)
 	rep.FitThreshold, rep.FitIntentThresholds = fitTh.global, fitTh.per
 
 	var rel []relPoint
@@ -308,14 +358,12 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 				rep.WrongTarget++
 			}
 		}
-		if !o.correct || o.intent != want {
-			if o.intent != want || o.wrongTarget {
-				got := o.intent
-				if o.wrongTarget {
-					got += " (wrong target)"
-				}
-				rep.Errors = append(rep.Errors, Miss{Text: h.row.l.Text, Want: want, Got: got, Reason: o.reason, Confidence: o.p, Row: h.row.l.Row})
+		if o.intent != want || o.wrongTarget {
+			got := o.intent
+			if o.wrongTarget {
+				got += " (wrong target)"
 			}
+			rep.Errors = append(rep.Errors, Miss{Text: h.row.l.Text, Want: want, Got: got, Reason: o.reason, Confidence: o.p, Row: h.row.l.Row})
 		}
 		// Reliability: every candidate the threshold decides, whether or
 		// not it passed, with its held-out calibrated confidence.
@@ -335,6 +383,7 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		rep.PerClass[cl] = m
 	}
 	rep.ActionPrecision = ratio(rep.Correct, rep.Acted)
+	rep.AccountPrecision = ratio(rep.Correct-rep.WrongTarget, rep.Acted)
 	rep.Coverage = ratio(rep.Correct, rep.ActionRows)
 	rep.NoActionRecall = rep.PerClass[NoAction].Recall
 	rep.Reliability, rep.ECE = reliability(rel)
@@ -363,6 +412,33 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		rep.Curve = append(rep.Curve, p)
 	}
 	return rep, nil
+}
+
+// disjoint refuses a test set that shares a ticket text with the training
+// rows (the same data-set row, or a duplicate ticket): its figures would not
+// be held out.
+func disjoint(train, test []Labelled) error {
+	texts := map[string]bool{}
+	for _, l := range train {
+		texts[normalizeText(l.Text)] = true
+	}
+	shared, first := 0, ""
+	for i, l := range test {
+		if !texts[normalizeText(l.Text)] {
+			continue
+		}
+		shared++
+		if first == "" {
+			first = fmt.Sprintf("test row %d, %.40q", i+1, l.Text)
+			if l.Row > 0 {
+				first = fmt.Sprintf("test row %d (data-set row %d)", i+1, l.Row)
+			}
+		}
+	}
+	if shared > 0 {
+		return switchyard.Errorf(switchyard.ErrInvalid, "the test set shares %d tickets with the training rows (first: %s): its figures would not be held out", shared, first)
+	}
+	return nil
 }
 
 func (c *Classifier) classes() []string {
@@ -561,9 +637,16 @@ func reliability(pts []relPoint) ([]CalibrationBin, float64) {
 
 // Print writes the cross-validated report.
 func (r *CVReport) Print(w io.Writer, showErrors bool) error {
-	fmt.Fprintf(w, "rows: %d   folds: %d   (every figure is over held-out folds; calibration and threshold fitted on the training folds)\n", r.Rows, r.Folds)
-	if r.Learn {
-		fmt.Fprintln(w, "learning: each fold's classifier learned its training folds as recorded decisions; thresholds from an inner k-fold of the training folds")
+	if r.TestRows > 0 {
+		fmt.Fprintf(w, "training rows: %d   test rows: %d   (every figure is over the test set; calibration and threshold fitted on the training rows)\n", r.Rows, r.TestRows)
+		if r.Learn {
+			fmt.Fprintln(w, "learning: the classifier learned every training row as a recorded decision; thresholds from a k-fold of the training rows")
+		}
+	} else {
+		fmt.Fprintf(w, "rows: %d   folds: %d   (every figure is over held-out folds; calibration and threshold fitted on the training folds)\n", r.Rows, r.Folds)
+		if r.Learn {
+			fmt.Fprintln(w, "learning: each fold's classifier learned its training folds as recorded decisions; thresholds from an inner k-fold of the training folds")
+		}
 	}
 	var ths []string
 	for _, t := range r.Thresholds {
@@ -587,10 +670,11 @@ func (r *CVReport) Print(w io.Writer, showErrors bool) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t\n", cl, m.Support, m.Acted, m.Approval, m.NeedsInput, m.Correct, m.Precision, m.Recall)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\naction precision: %.3f (%d of %d given an intent were right)\n", r.ActionPrecision, r.Correct, r.Acted)
+	fmt.Fprintf(w, "\naction precision: %.3f (%d of %d given an intent had the right runbook)\n", r.ActionPrecision, r.Correct, r.Acted)
+	fmt.Fprintf(w, "  right runbook and account: %.3f (%d of %d; right runbook, wrong account: %d)\n", r.AccountPrecision, r.Correct-r.WrongTarget, r.Acted, r.WrongTarget)
 	fmt.Fprintf(w, "coverage: %.3f (%d of %d action tickets got the right intent)\n", r.Coverage, r.Correct, r.ActionRows)
-	fmt.Fprintf(w, "  sent for approval: %d, right intent and target: %d; needs_input: %d, right intent: %d; right intent, wrong target: %d\n",
-		r.Approval, r.ApprovalCorrect, r.NeedsInput, r.NeedsInputCorrect, r.WrongTarget)
+	fmt.Fprintf(w, "  sent for approval: %d, right runbook: %d, right account too: %d; needs_input: %d, right runbook: %d\n",
+		r.Approval, r.ApprovalCorrect, r.ApprovalCorrect-r.WrongTarget, r.NeedsInput, r.NeedsInputCorrect)
 	fmt.Fprintf(w, "no_action recall: %.3f\n", r.NoActionRecall)
 	fmt.Fprintf(w, "no_action by reason: %s\n", countList(r.Reasons, "none"))
 
@@ -638,32 +722,34 @@ func fmtThresholds(m map[string]float64) string {
 	return strings.Join(parts, " ")
 }
 
-// learned returns a classifier that also knows rows as labelled examples.
-func (c *Classifier) learned(rows []cvRow) (*Classifier, error) {
-	cat := *c.cat
-	cat.Intents = append([]Intent(nil), c.cat.Intents...)
-	for i := range cat.Intents {
-		cat.Intents[i].Examples = append([]string(nil), cat.Intents[i].Examples...)
+// learned returns a classifier that has recorded rows as the desk's
+// decisions, as "switchyard classify learn" records a labelled set: each row
+// its label's example (an action intent approved, or no_action).
+func (c *Classifier) learned(ctx context.Context, rows []cvRow, reporter string) (*Classifier, error) {
+	lc, err := New(Options{Catalog: c.cat, Directory: c.ext.dir, Neighbours: c.k, Logger: c.log})
+	if err != nil {
+		return nil, err
 	}
-	cat.NoAction.Examples = append([]string(nil), c.cat.NoAction.Examples...)
-	idx := map[string]int{}
-	for i, in := range cat.Intents {
-		idx[in.ID] = i
+	ds := make([]Decision, len(rows))
+	for i, row := range rows {
+		ds[i] = Decision{Ticket: row.l.Ticket(reporter), Intent: row.l.Intent, Approved: true}
 	}
-	for _, row := range rows {
-		text := focus(row.l.Text)
-		if i, ok := idx[row.l.Intent]; ok {
-			cat.Intents[i].Examples = append(cat.Intents[i].Examples, text)
-		} else {
-			cat.NoAction.Examples = append(cat.NoAction.Examples, text)
+	// A row with no words to learn from is left out, as classify learn
+	// leaves it out; it is still classified and counted.
+	if _, err := lc.LearnLabelled(ctx, ds); err != nil {
+		lc.Close()
+		var de *DecisionError
+		if errors.As(err, &de) {
+			return nil, fmt.Errorf("learn %.40q: %w", rows[de.Index].l.Text, de.Err)
 		}
+		return nil, err
 	}
-	return New(Options{Catalog: &cat, Directory: c.ext.dir, Neighbours: c.k, Logger: c.log})
+	return lc, nil
 }
 
 // scoreLearned classifies test with a classifier that learned train.
 func (c *Classifier) scoreLearned(ctx context.Context, train, test []cvRow, opts CVOptions) ([]cvRow, error) {
-	lc, err := c.learned(train)
+	lc, err := c.learned(ctx, train, opts.Reporter)
 	if err != nil {
 		return nil, err
 	}
