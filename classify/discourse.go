@@ -67,6 +67,10 @@ var cues = []cue{
 	// The desk's reply that hands over the credentials: the reset is done.
 	{reason: ReasonResolved, what: "credentials already sent", re: rx(`\b(?:below|attached|here)\s+(?:you\s+)?(?:will\s+)?find\s+(?:your\s+|the\s+)?(?:new\s+|temporary\s+)?(?:credentials|password)\b|\byour\s+(?:new|temporary)\s+password\s+is\b|\byou\s+(?:have\s+)?been\s+granted\s+access\b|\byou\s+have\s+granted\s+access\b`),
 		unlessAfter: newRequestRe},
+	// A subject that ends in "resolved" ("ad account is locked resolved"):
+	// the desk's own closing note, unless the ticket asks again.
+	{reason: ReasonResolved, what: "already resolved", re: rx(`^\W*(?:\w+\W+){1,8}?(?:resolved|solved|fixed)(?:[^\w-]|$)`),
+		unlessAfter: newRequestRe},
 	{reason: ReasonResolved, what: "no longer needed", re: rx(`\bno\s+longer\s+(?:needed|required|necessary)\b|\b(?:not\s+needed|not\s+required)\s+any\s?more\b|\b(?:please\s+)?close\s+(?:this|the)\s+ticket\b`)},
 
 	{reason: ReasonInformational, what: "a notice, for information", re: rx(`\bfor\s+your\s+information\b|\bfyi\b|\bno\s+action\s+(?:is\s+)?(?:needed|required)\b|\bjust\s+(?:to\s+)?(?:let\s+you\s+know|inform)`)},
@@ -104,9 +108,10 @@ var newRequestRe = rx(newRequest)
 // runbook's action: renaming or re-owning a group, moving a leaver's date,
 // re-assigning a form. Keyed by the intent they are near.
 var otherRequests = map[string]*regexp.Regexp{
-	"group_membership":      rx(`\b(?:rename|renaming|ownership|owners?|create\s+(?:a\s+)?(?:new\s+)?(?:mailing|distribution|group|list)|new\s+(?:mailing|distribution)\s+(?:list|group)|delete\s+(?:the\s+)?(?:mailing|distribution|group|list)|shared\s+mailbox|recover|block(?:ed|ing)?\s+(?:domains?|senders?|address))\b`),
-	"offboarding":           rx(`\b(?:re-?assign(?:ed)?|(?:leave|end|leaving)\s+date\s+(?:has\s+)?changed|(?:update|change|changed)\s+(?:the\s+)?(?:leave|end|leaving)\s+date|stop\s+(?:the\s+)?process|fill\s+(?:in\s+|out\s+|and\s+|submit\s+)*(?:the\s+|a\s+|bulk\s+)*leaver\s+form|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found))\b`),
-	"new_hire_provisioning": rx(`\b(?:re-?assign(?:ed)?|transfer\s+(?:form|request)|file\s+share|shared\s+folder|seat(?:ed|ing)?|floor\s+number|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|screen\s+name|name\s+change)\b`),
+	"group_membership": rx(`\b(?:rename|renaming|ownership|owners?|create\s+(?:a\s+)?(?:new\s+)?(?:mailing|distribution|group|list)|new\s+(?:mailing|distribution)\s+(?:list|group)|delete\s+(?:the\s+)?(?:mailing|distribution|group|list)|shared\s+mailbox|recover|block(?:ed|ing)?\s+(?:domains?|senders?|address))\b`),
+	"offboarding":      rx(`\b(?:re-?assign(?:ed)?|(?:leave|end|leaving)\s+date\s+(?:has\s+)?changed|(?:update|change|changed)\s+(?:the\s+)?(?:leave|end|leaving)\s+date|stop\s+(?:the\s+)?process|fill\s+(?:in\s+|out\s+|and\s+|submit\s+)*(?:the\s+|a\s+|bulk\s+)*leaver\s+form|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|no\s+(?:\w+\s+){0,2}notifications?\s+(?:was\s+|were\s+)?(?:received|sent)|notifications?\s+(?:was\s+|were\s+)?not\s+(?:received|sent))\b`),
+	// A non-starter ("non starter", "will not join") stops the process.
+	"new_hire_provisioning": rx(`\b(?:re-?assign(?:ed)?|transfer\s+(?:form|request)|file\s+share|shared\s+folder|seat(?:ed|ing)?|floor\s+number|no\s+(?:\w+\s+)?tickets?\s+(?:were\s+)?(?:created|found)|screen\s+name|name\s+change|non[-\s]?starters?|(?:will\s+not|won'?t|is\s+not|isn'?t|no\s+longer)\s+(?:be\s+)?(?:start|join)\w*)\b`),
 	// A password that works somewhere, a prompt that keeps asking, a change
 	// the directory refuses (complexity, a failing reset) or a disabled
 	// account: none is fixed by issuing a new password.
@@ -116,6 +121,11 @@ var otherRequests = map[string]*regexp.Regexp{
 	"mfa_reset":      rx(`\b(?:headset|telephone|tethering|block\s+(?:the\s+)?(?:sim|card)|desk\s+phone|ip\s+phone|(?:project|cost|oracle|billing|booking|activity)\s+codes?)\b`),
 	"account_unlock": rx(`\b(?:partition|field|screen|file|document|opportunit\w*|card|timecard|padlocks?|bit\s?locker)\s+(?:is\s+|are\s+)?(?:locked|blocked)\b|\b(?:locked|blocked)\s+(?:field|partition|screen|file|document|card)\b`),
 }
+
+var (
+	joinerListOnlyRe  = rx(`\badd(?:ed)?\s+(?:\w+\s+){0,4}?(?:mailing|distribution)(?:\s+lists?|\s+groups?)?\b`)
+	accountCreationRe = rx(`\b(?:create|creating|set\s?up|setting\s+up|accounts?|credentials|starter\s+form|joiner\s+form|new\s+user|provision\w*|laptop|email\s+address)\b`)
+)
 
 // membershipChangeRe is any word that says a membership is to be given or
 // taken away: the verbs groupOperation reads, their nouns, and "access".
@@ -128,7 +138,7 @@ var otherSystemRe = rx(`\b(oracle|fusion|confluence|jira|git|gitlab|github|bitbu
 
 // subTasks are the parts of a joiner's or leaver's process that other
 // teams run: a ticket about one of them is not the account runbook.
-var subTaskRe = rx(`\b(access\s+cards?|badges?|hardware\s+(?:allocation|retrieval|return)|mobile\s+(?:phone|subscription)|seat(?:ing)?|desk|parking|maternity|paternity|child\s+care)\b`)
+var subTaskRe = rx(`\b(access\s+cards?|badges?|hardware\s+(?:allocation|retrieval|return)|mobile\s+(?:phone|subscription)|seat(?:ing)?|desk|parking|maternity|paternity|child\s+care|inventory)\b`)
 
 // discourseWindow is how far into the ticket the other-system test looks:
 // the summary and its first lines say what the ticket is about; a signature
@@ -162,6 +172,12 @@ func discourse(text, intent string) (reason, why string) {
 		if m := re.FindString(lower); m != "" {
 			return ReasonOtherRequest, `asks for another change than the runbook makes: "` + m + `"`
 		}
+	}
+	// A joiner ticket that asks only for a list membership ("new starter …
+	// please add to the mobile mailing list") is the group runbook's, not
+	// the account creation's.
+	if intent == "new_hire_provisioning" && joinerListOnlyRe.MatchString(lower) && !accountCreationRe.MatchString(lower) {
+		return ReasonOtherRequest, `asks for a list membership, not the joiner's accounts: "` + joinerListOnlyRe.FindString(lower) + `"`
 	}
 	// A membership request says which change it wants; "mailing list
 	// adjustment" names none, and the runbook must not guess add or remove.

@@ -364,6 +364,13 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 	fmt.Fprintf(w, "  right runbook and account: %.3f (%d of %d; right runbook, wrong account: %d)\n",
 		ratio(r.ActedRight-r.WrongTarget, r.Acted), r.ActedRight-r.WrongTarget, r.Acted, r.WrongTarget)
 	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d; labelled no_action: %d)\n", r.NeedsInput, r.NeedsInputRight, r.NeedsInputNoAction)
+	// The figure cross-validation reports: a run waiting for input has its
+	// runbook chosen too, so it counts as given an intent.
+	given, right := r.Acted+r.NeedsInput, r.ActedRight+r.NeedsInputRight
+	naRows := r.PerClass[NoAction].Support
+	naKept := r.Confusion[NoAction][NoAction] - r.NeedsInputNoAction
+	fmt.Fprintf(w, "given an intent (approval or needs_input): precision %.3f (%d of %d had the right runbook), coverage %.3f (of %d action rows), no_action recall %.3f\n",
+		ratio(right, given), right, given, ratio(right, r.ActionRows), r.ActionRows, ratio(naKept, naRows))
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
 	fmt.Fprintf(w, "abstentions: %s\n", countList(r.Reasons, ""))
 
