@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -24,23 +22,7 @@ func TestConsoleNeedsInputInChromium(t *testing.T) {
 	ctx := browser(t)
 	dir := artifacts(t)
 	keys := e.simIssueKeys(2)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			screenshot(t, ctx, dir, "needs-input-failed")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	run, text := browserSteps(t, ctx, dir, "needs-input-failed")
 	_, ingestKey := e.key("ingest", api.ScopeTicketIngest)
 	ingest := func(key, summary, desc string) map[string]any {
 		t.Helper()

@@ -1,14 +1,12 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -75,23 +73,7 @@ func TestConsoleRunPageInChromium(t *testing.T) {
 	id := fmt.Sprint(pending)
 	rid := fmt.Sprint(runIDOf(t, e, pending))
 
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			screenshot(t, ctx, dir, "run-page-failed")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	run, text := browserSteps(t, ctx, dir, "run-page-failed")
 	e.sim.SetOAuthConsentAs(viewer)
 	defer e.sim.SetOAuthConsentAs("")
 	run("sign in with Atlassian", chromedp.Navigate(e.url+"/console/signin?next="+url.QueryEscape("/console/approvals")),

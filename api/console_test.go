@@ -69,6 +69,30 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Logf("screenshot %s", p)
 }
 
+// browserSteps returns the two helpers every console browser test uses: run
+// performs actions within 20 s (a screenshot named failShot on failure),
+// text reads an element's text.
+func browserSteps(t *testing.T, ctx context.Context, dir, failShot string) (run func(what string, actions ...chromedp.Action[chromedp.Void]), text func(sel string) string) {
+	run = func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			screenshot(t, ctx, dir, failShot)
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text = func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	return run, text
+}
+
 func attr(t *testing.T, ctx context.Context, sel, name string) string {
 	t.Helper()
 	a, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
@@ -92,23 +116,7 @@ func TestConsoleInChromium(t *testing.T) {
 	ctx := browser(t)
 	dir := artifacts(t)
 	account, visible, hidden := e.viewerPair()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			screenshot(t, ctx, dir, "failed")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	run, text := browserSteps(t, ctx, dir, "failed")
 
 	// Unauthenticated: the console sends us to sign in; a wrong key is refused.
 	run("open console", chromedp.Navigate(e.url+"/console/"), chromedp.WaitVisible(chromedp.CSS("#key")))

@@ -734,6 +734,11 @@ func (c *Classifier) RecordDecisions(ctx context.Context, ds []Decision) error {
 		}
 		es = append(es, e)
 	}
+	return c.recordExamples(ctx, es)
+}
+
+// recordExamples writes decision examples to the index, then to the models.
+func (c *Classifier) recordExamples(ctx context.Context, es []example) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -751,35 +756,30 @@ func (c *Classifier) RecordDecisions(ctx context.Context, ds []Decision) error {
 	return nil
 }
 
-// LearnLabelled records ds as RecordDecisions does, leaving out the
-// decisions refused as invalid (a ticket with no words to learn from): it
-// returns their indexes in ds, and an error only for anything else.
+// LearnLabelled records ds as RecordDecisions does, leaving out the tickets
+// with no text or no words to learn from: it returns their indexes in ds,
+// and an error (a *DecisionError for a refused decision) for anything else.
 func (c *Classifier) LearnLabelled(ctx context.Context, ds []Decision) (skipped []int, err error) {
-	keep := make([]int, 0, len(ds))
-	batch := make([]Decision, 0, len(ds))
+	es := make([]example, 0, len(ds))
 	for i, d := range ds {
-		if _, err := c.decisionExample(ctx, d); err != nil {
-			if errors.Is(err, switchyard.ErrInvalid) {
-				skipped = append(skipped, i)
-				continue
-			}
+		e, err := c.decisionExample(ctx, d)
+		if nothingToLearn(err) {
+			skipped = append(skipped, i)
+			continue
+		}
+		if err != nil {
 			return skipped, &DecisionError{Index: i, Err: err}
 		}
-		keep = append(keep, i)
-		batch = append(batch, d)
+		es = append(es, e)
 	}
-	if err := c.RecordDecisions(ctx, batch); err != nil {
-		var de *DecisionError
-		if errors.As(err, &de) {
-			de.Index = keep[de.Index]
-			return skipped, de
-		}
-		if len(batch) == 1 {
-			return skipped, &DecisionError{Index: keep[0], Err: err}
-		}
-		return skipped, err
-	}
-	return skipped, nil
+	return skipped, c.recordExamples(ctx, es)
+}
+
+// nothingToLearn reports decisionExample's refusal of the ticket's text
+// (empty, or no words), as against its intent.
+func nothingToLearn(err error) bool {
+	var e *switchyard.Error
+	return errors.As(err, &e) && errors.Is(err, switchyard.ErrInvalid) && e.Field == "summary"
 }
 
 // DecisionError is a refused decision of RecordDecisions.

@@ -343,6 +343,22 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
+// GivenFigures are the figures cross-validation reports, from one pass:
+// a run waiting for input has its runbook chosen too, so it counts as given
+// an intent, and a no_action row put in needs_input is not left alone.
+type GivenFigures struct {
+	Given, Right                        int
+	Precision, Coverage, NoActionRecall float64
+}
+
+// GivenIntent counts suggestions and needs_input runs together.
+func (r *Report) GivenIntent() GivenFigures {
+	g := GivenFigures{Given: r.Acted + r.NeedsInput, Right: r.ActedRight + r.NeedsInputRight}
+	g.Precision, g.Coverage = ratio(g.Right, g.Given), ratio(g.Right, r.ActionRows)
+	g.NoActionRecall = ratio(r.Confusion[NoAction][NoAction]-r.NeedsInputNoAction, r.PerClass[NoAction].Support)
+	return g
+}
+
 // Print writes the report as text tables.
 func (r *Report) Print(w io.Writer, showErrors bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -364,13 +380,9 @@ func (r *Report) Print(w io.Writer, showErrors bool) error {
 	fmt.Fprintf(w, "  right runbook and account: %.3f (%d of %d; right runbook, wrong account: %d)\n",
 		ratio(r.ActedRight-r.WrongTarget, r.Acted), r.ActedRight-r.WrongTarget, r.Acted, r.WrongTarget)
 	fmt.Fprintf(w, "needs_input: %d (the label's intent: %d; labelled no_action: %d)\n", r.NeedsInput, r.NeedsInputRight, r.NeedsInputNoAction)
-	// The figure cross-validation reports: a run waiting for input has its
-	// runbook chosen too, so it counts as given an intent.
-	given, right := r.Acted+r.NeedsInput, r.ActedRight+r.NeedsInputRight
-	naRows := r.PerClass[NoAction].Support
-	naKept := r.Confusion[NoAction][NoAction] - r.NeedsInputNoAction
+	g := r.GivenIntent()
 	fmt.Fprintf(w, "given an intent (approval or needs_input): precision %.3f (%d of %d had the right runbook), coverage %.3f (of %d action rows), no_action recall %.3f\n",
-		ratio(right, given), right, given, ratio(right, r.ActionRows), r.ActionRows, ratio(naKept, naRows))
+		g.Precision, g.Right, g.Given, g.Coverage, r.ActionRows, g.NoActionRecall)
 	fmt.Fprintf(w, "no_action recall: %.3f   no_action false-positive rate: %.3f\n", r.PerClass[NoAction].Recall, r.NoActionFPR)
 	fmt.Fprintf(w, "abstentions: %s\n", countList(r.Reasons, ""))
 

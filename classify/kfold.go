@@ -224,45 +224,43 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 		}
 		return out, nil
 	}
-	if opts.Test != nil {
+	var all []cvRow
+	splits := opts.Folds
+	if opts.Test == nil {
+		var err error
+		if all, err = classifyAll(rows, 0); err != nil {
+			return nil, err
+		}
+		// Stratified folds: each intent's rows are shuffled and dealt round.
+		byClass := map[string][]int{}
+		for i, row := range all {
+			byClass[row.l.Intent] = append(byClass[row.l.Intent], i)
+		}
+		rng := rand.New(rand.NewSource(opts.Seed))
+		deal := 0
+		for _, cl := range classes {
+			idx := byClass[cl]
+			rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+			for _, i := range idx {
+				all[i].fold = deal % opts.Folds
+				deal++
+			}
+		}
+	} else {
 		if err := disjoint(rows, opts.Test); err != nil {
 			return nil, err
 		}
-	}
-	all, err := classifyAll(rows, 0)
-	if err != nil {
-		return nil, err
-	}
-	splits := opts.Folds
-	if opts.Test != nil {
 		// One split: the rows train (fold -1 is never a test fold), the
 		// test set is fold 0.
-		for i := range all {
-			all[i].fold = -1
+		train, err := classifyAll(rows, -1)
+		if err != nil {
+			return nil, err
 		}
 		test, err := classifyAll(opts.Test, 0)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, test...)
-		splits = 1
-	}
-	// Stratified folds: each intent's rows are shuffled and dealt round.
-	byClass := map[string][]int{}
-	for i, row := range all {
-		byClass[row.l.Intent] = append(byClass[row.l.Intent], i)
-	}
-	rng := rand.New(rand.NewSource(opts.Seed))
-	deal := 0
-	for _, cl := range classes {
-		idx := byClass[cl]
-		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
-		for _, i := range idx {
-			if opts.Test == nil {
-				all[i].fold = deal % opts.Folds
-			}
-			deal++
-		}
+		all, splits = append(train, test...), 1
 	}
 
 	rep := &CVReport{Rows: len(rows), Folds: opts.Folds, TestRows: len(opts.Test), Classes: classes, Confusion: map[string]map[string]int{}, PerClass: map[string]CVClass{}, Reasons: map[string]int{}}
@@ -294,6 +292,7 @@ func CrossValidate(ctx context.Context, c *Classifier, rows []Labelled, opts CVO
 			// and denials would make them. Calibration and thresholds are
 			// fitted on the training rows scored out of fold (an inner
 			// k-fold), never on rows the classifier has learned.
+			var err error
 			if fitOn, err = c.innerOutOfFold(ctx, train, opts); err != nil {
 				return nil, err
 			}

@@ -94,16 +94,8 @@ func TestRecencyBreaksTies(t *testing.T) {
 // simulator's oracle lets the user see, and an invisible key is not found.
 func TestSuggestAndSimilarPermissions(t *testing.T) {
 	w := jirasim.Generate(jirasim.GenerateOptions{Seed: 3, Projects: 5, Issues: 120})
-	idx, err := Open(filepath.Join(t.TempDir(), "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	idx.Source = &simSource{w: w, perms: simPermissions(w)}
+	idx := simIndex(t, w)
 	ctx := context.Background()
-	if err := idx.IndexIssues(ctx, simConn, simIssues(w)); err != nil {
-		t.Fatal(err)
-	}
 	checked, hiddenChecked := 0, 0
 	for _, u := range w.Users[:min(len(w.Users), 25)] {
 		for _, is := range w.Issues[:40] {

@@ -99,6 +99,22 @@ func simPermissions(w *jirasim.World) *Permissions {
 
 // simSource is the PermissionSource the store will provide, over the world:
 // emails map to accounts only when the user shows them (as synced users do).
+// simIndex is an on-disk index of w's issues, with w's permissions as its
+// source; it is closed when the test ends.
+func simIndex(t *testing.T, w *jirasim.World) *Index {
+	t.Helper()
+	idx, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	idx.Source = &simSource{w: w, perms: simPermissions(w)}
+	if err := idx.IndexIssues(context.Background(), simConn, simIssues(w)); err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
 type simSource struct {
 	w     *jirasim.World
 	perms *Permissions

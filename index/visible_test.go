@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,16 +15,8 @@ import (
 // see; unknown and malformed keys are never visible.
 func TestVisibleKeys(t *testing.T) {
 	w := jirasim.Generate(jirasim.GenerateOptions{Seed: 5, Projects: 5, Issues: 120})
-	idx, err := Open(filepath.Join(t.TempDir(), "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	idx.Source = &simSource{w: w, perms: simPermissions(w)}
+	idx := simIndex(t, w)
 	ctx := context.Background()
-	if err := idx.IndexIssues(ctx, simConn, simIssues(w)); err != nil {
-		t.Fatal(err)
-	}
 	var keys []string
 	for _, is := range w.Issues[:80] {
 		keys = append(keys, strings.ToLower(is.Key)) // any case

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"switchyard"
 	"switchyard/classify"
-	"switchyard/runbook"
 )
 
 const classifyLearnHelp = `Usage: switchyard classify learn --config FILE [--data CSV] [--reserved FILE] LABELS
@@ -60,16 +58,9 @@ func runClassifyLearn(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	var cat *classify.Catalog
-	if cfg.Classify.Catalog != "" {
-		if cat, err = classify.LoadCatalog(cfg.Classify.Catalog); err != nil {
-			return fmt.Errorf("classify.catalog: %w", err)
-		}
-	}
-	if cat == nil {
-		if cat, err = classify.DefaultCatalog(); err != nil {
-			return err
-		}
+	cat, err := configCatalog(cfg)
+	if err != nil {
+		return err
 	}
 	// Every label is checked before the first example is written, so a typo
 	// in row 800 does not leave 799 rows learned.
@@ -86,31 +77,15 @@ func runClassifyLearn(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 	}
 
-	// The lock file needs the directory: a first run on a new data_dir is
-	// locked too.
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data_dir %q: %w", cfg.DataDir, err)
-	}
-	lock, err := lockDataDir(cfg.DataDir, "classify learn")
+	// The store's synced users and groups mask names as serve does, so an
+	// example learned here reads like one an approver's decision records.
+	lock, db, err := ownDataDirStore(cfg, "classify learn")
 	if err != nil {
-		if errors.Is(err, errDataDirBusy) {
-			return fmt.Errorf("%w: stop it first, then run classify learn", err)
-		}
 		return err
 	}
 	defer lock.Close()
-	// The store's synced users and groups mask names as serve does, so an
-	// example learned here reads like one an approver's decision records.
-	db, err := openSyncStore(cfg)
-	if err != nil {
-		return err
-	}
 	defer db.Close()
-	dir := directories{}
-	for _, cc := range cfg.Connections {
-		dir = append(dir, runbook.NewStoreDirectory(db, cc.Name))
-	}
-	c, err := classify.New(classify.Options{Catalog: cat, Path: cfg.Classify.Index, Directory: dir})
+	c, err := classify.New(classify.Options{Catalog: cat, Path: cfg.Classify.Index, Directory: storeDirectories(cfg, db)})
 	if err != nil {
 		return fmt.Errorf("classify.index %s: %w", cfg.Classify.Index, err)
 	}

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"switchyard/config"
+	"switchyard/store"
 )
 
 // lockFile is the data directory's owner lock: the one process that writes
@@ -130,4 +133,27 @@ func readOwner(dir string) *dataDirOwner {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// ownDataDirStore makes an offline command (index rebuild, classify learn)
+// the data directory's owner, creating the directory so that a first run is
+// locked too, and opens its store. A running serve, demo or sync makes it
+// fail with what to do. Callers close the store, then the lock.
+func ownDataDirStore(cfg *config.Config, command string) (*dataDirLock, *store.DB, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, nil, fmt.Errorf("data_dir %q: %w", cfg.DataDir, err)
+	}
+	lock, err := lockDataDir(cfg.DataDir, command)
+	if err != nil {
+		if errors.Is(err, errDataDirBusy) {
+			return nil, nil, fmt.Errorf("%w: stop it first, then run %s", err, command)
+		}
+		return nil, nil, err
+	}
+	db, err := openSyncStore(cfg)
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	return lock, db, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,21 +55,11 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("data_dir %q: %w", cfg.DataDir, err)
-	}
-	lock, err := lockDataDir(cfg.DataDir, "index rebuild")
+	lock, db, err := ownDataDirStore(cfg, "index rebuild")
 	if err != nil {
-		if errors.Is(err, errDataDirBusy) {
-			return fmt.Errorf("%w: stop it first, then run index rebuild", err)
-		}
 		return err
 	}
 	defer lock.Close()
-	db, err := openSyncStore(cfg)
-	if err != nil {
-		return err
-	}
 	defer db.Close()
 	if err := quickCheckStore(ctx, db).err(); err != nil {
 		return err

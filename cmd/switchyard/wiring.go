@@ -51,19 +51,11 @@ func (r *runbookEnv) Close() {
 // approvers' browsers reach the server (signed links).
 func openRunbook(cfg *config.Config, env *syncEnv, publicURL string, logger *slog.Logger) (*runbookEnv, error) {
 	r := &runbookEnv{chain: audit.New(env.db)}
-	var cat *classify.Catalog
-	if cfg.Classify.Catalog != "" {
-		var err error
-		if cat, err = classify.LoadCatalog(cfg.Classify.Catalog); err != nil {
-			return nil, fmt.Errorf("classify.catalog: %w", err)
-		}
+	cat, err := configCatalog(cfg)
+	if err != nil {
+		return nil, err
 	}
-	dir := directories{}
-	for _, cc := range cfg.Connections {
-		dir = append(dir, runbook.NewStoreDirectory(env.db, cc.Name))
-	}
-	var err error
-	r.cls, err = classify.New(classify.Options{Catalog: cat, Path: cfg.Classify.Index, Directory: dir, Logger: logger})
+	r.cls, err = classify.New(classify.Options{Catalog: cat, Path: cfg.Classify.Index, Directory: storeDirectories(cfg, env.db), Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("classify.index %s: %w", cfg.Classify.Index, err)
 	}
@@ -176,6 +168,28 @@ func notifiers(n config.Notifiers, hc *http.Client) ([]runbook.Notifier, error) 
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// configCatalog is the catalog classify.catalog names, or the built-in one.
+func configCatalog(cfg *config.Config) (*classify.Catalog, error) {
+	if cfg.Classify.Catalog == "" {
+		return classify.DefaultCatalog()
+	}
+	cat, err := classify.LoadCatalog(cfg.Classify.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("classify.catalog: %w", err)
+	}
+	return cat, nil
+}
+
+// storeDirectories matches names against every connection's synced users
+// and groups in db.
+func storeDirectories(cfg *config.Config, db *store.DB) directories {
+	dir := directories{}
+	for _, cc := range cfg.Connections {
+		dir = append(dir, runbook.NewStoreDirectory(db, cc.Name))
+	}
+	return dir
 }
 
 // directories is a classify.Directory over several connections' synced
